@@ -1,0 +1,117 @@
+"""A disk cache of trained models, so chapters share them instead of retraining.
+
+A model is keyed by a hash of its full TrainConfig plus CACHE_VERSION (bump it whenever
+a change to the library would change what training produces). Files are written to a
+temporary name and renamed into place (atomic on POSIX and Windows), and read with
+torch.load(weights_only=True). A file that is corrupt, foreign, stale or non-finite is
+reported with a warning and retrained, never trusted.
+
+Cache folder: env CAE_CACHE_DIR, else .cache/models in the repository checkout,
+else ~/.cache/cae_book/models.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .data import _repo_root, load_mnist
+from .device import default_device
+from .model import ContractiveAutoencoder
+from .training import History, train
+
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    hidden_dims: tuple[int, ...] = (256, 128)  # () is the one-layer CAE of Rifai et al. 2011
+    latent_dim: int = 64
+    lam: float = 0.0                # weight of the batch-mean ||J_f||_F^2 (MSE is a pixel mean)
+    noise_std: float = 0.0          # > 0: denoising AE, Gaussian corruption of the input
+    penalty: str = "analytic"       # how the penalty is computed; part of the key since
+                                    # "hutchinson" trains a (slightly) different model
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    n_train: int | None = 20_000    # a subset keeps a cold CPU build of the book in minutes;
+                                    # None = all 60,000
+    dataset: str = "mnist"          # or "fashion"
+    seed: int = 0                   # seeds the initial weights, batch order and noise
+
+    def key(self) -> str:
+        blob = json.dumps({"version": CACHE_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def filename(self) -> str:
+        return f"{self.dataset}-lam{self.lam:g}-noise{self.noise_std:g}-{self.key()}.pt"
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("CAE_CACHE_DIR"):
+        return Path(os.environ["CAE_CACHE_DIR"])
+    repo = _repo_root()
+    return repo / ".cache" / "models" if repo else Path.home() / ".cache" / "cae_book" / "models"
+
+
+def build_model(config: TrainConfig) -> ContractiveAutoencoder:
+    torch.manual_seed(config.seed)
+    return ContractiveAutoencoder(784, config.hidden_dims, config.latent_dim)
+
+
+def _load(path: Path, config: TrainConfig):
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if (not isinstance(payload, dict) or payload.get("version") != CACHE_VERSION
+            or payload.get("config") != json.dumps(asdict(config))):
+        raise ValueError("it was written for another configuration or library version")
+    model = build_model(config)
+    model.load_state_dict(payload["state_dict"])  # strict: wrong shapes or keys raise
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise ValueError("it holds non-finite weights")
+    return model, History(**payload["history"])
+
+
+def _save(path: Path, config: TrainConfig, model, history: History) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"config": json.dumps(asdict(config)), "version": CACHE_VERSION,
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+               "history": asdict(history)}
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cached_path(config: TrainConfig, cache_dir=None) -> Path:
+    return Path(cache_dir or default_cache_dir()) / config.filename()
+
+
+def trained(config: TrainConfig = TrainConfig(), *, device=None, progress: bool = True,
+            cache_dir=None) -> tuple[ContractiveAutoencoder, History]:
+    """The model `config` describes, trained on MNIST (from the cache when it is there).
+    Returns (model in eval mode on `device`, History)."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a cae_lib.TrainConfig; got {type(config).__name__}.")
+    device = torch.device(device) if device is not None else default_device()
+    path = cached_path(config, cache_dir)
+    if path.exists():
+        try:
+            model, history = _load(path, config)
+            return model.to(device).eval(), history
+        except Exception as err:  # corrupt, truncated, foreign or stale: retrain
+            warnings.warn(f"ignoring model cache file {path}: {err}. Retraining and "
+                          f"overwriting it.", RuntimeWarning, stacklevel=2)
+    data = load_mnist(n_train=config.n_train, n_test=1, dataset=config.dataset)
+    model = build_model(config)
+    history = train(model, data.x_train, lam=config.lam, noise_std=config.noise_std,
+                    penalty=config.penalty, epochs=config.epochs, batch_size=config.batch_size,
+                    lr=config.lr, seed=config.seed, device=device, progress=progress)
+    _save(path, config, model, history)
+    return model.eval(), history

@@ -1,0 +1,97 @@
+"""The contractive autoencoder: a sigmoid MLP encoder f and a ReLU MLP decoder g.
+
+z = f(x) = s(W_L s(... s(W_1 x + b_1) ...) + b_L)   with s the logistic sigmoid,
+x_hat = g(z), an MLP with ReLU hidden layers and a sigmoid output (pixels live in [0, 1]).
+
+The encoder is kept as a plain chain of Linear + Sigmoid layers on purpose: that is
+the form whose Jacobian has the closed form used by `penalties.jacobian_penalty(...,
+method="analytic")`. With hidden_dims=() the encoder is the one-layer CAE of
+
+    Rifai, Vincent, Muller, Glorot, Bengio (2011). Contractive Auto-Encoders:
+    Explicit Invariance During Feature Extraction. ICML.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def check_batch(x, input_dim: int, *, name: str = "x", finite: bool = True) -> None:
+    """Raise a ValueError that says what was expected and what came, for anything
+    that is not a finite float tensor of shape (B, input_dim)."""
+    expected = f"a float tensor of shape (B, {input_dim})"
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be {expected}; got {type(x).__name__}. "
+                         f"Convert with torch.as_tensor({name}, dtype=torch.float32).")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be {expected}; got dtype {x.dtype}. "
+                         f"Images stored as uint8 should be scaled: {name}.float() / 255.")
+    if x.dim() != 2 or x.shape[1] != input_dim:
+        hint = ""
+        if x.dim() >= 3 and x[0].numel() == input_dim:
+            hint = f" Flatten images first: {name}.reshape(len({name}), -1)."
+        raise ValueError(f"{name} must be {expected}; got shape {tuple(x.shape)}.{hint}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample; got shape {tuple(x.shape)}.")
+    if finite and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or infinite values; clean the data "
+                         f"(e.g. torch.nan_to_num) before encoding it.")
+
+
+class ContractiveAutoencoder(nn.Module):
+    def __init__(self, input_dim: int = 784, hidden_dims: tuple[int, ...] = (256, 128),
+                 latent_dim: int = 64):
+        super().__init__()
+        hidden_dims = tuple(int(h) for h in hidden_dims)
+        for name, v in [("input_dim", input_dim), ("latent_dim", latent_dim),
+                        *[("hidden_dims", h) for h in hidden_dims]]:
+            if int(v) < 1:
+                raise ValueError(f"{name} must be positive integers; got {v}.")
+        self.input_dim, self.hidden_dims, self.latent_dim = int(input_dim), hidden_dims, int(latent_dim)
+
+        enc_sizes = [self.input_dim, *hidden_dims, self.latent_dim]
+        enc = []
+        for n_in, n_out in zip(enc_sizes[:-1], enc_sizes[1:]):
+            enc += [nn.Linear(n_in, n_out), nn.Sigmoid()]  # sigmoid after every layer, latent too
+        self.encoder = nn.Sequential(*enc)
+
+        # The decoder mirrors the encoder's widths: latent -> reversed(hidden) -> input.
+        dec_sizes = [self.latent_dim, *reversed(hidden_dims), self.input_dim]
+        dec = []
+        for i, (n_in, n_out) in enumerate(zip(dec_sizes[:-1], dec_sizes[1:])):
+            last = i == len(dec_sizes) - 2
+            dec += [nn.Linear(n_in, n_out), nn.Sigmoid() if last else nn.ReLU()]
+        self.decoder = nn.Sequential(*dec)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        check_batch(x, self.input_dim, finite=False)
+        return self.encoder(x)  # (B, k)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        check_batch(z, self.latent_dim, name="z", finite=False)
+        return self.decoder(z)  # (B, d)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(x)        # (B, k)
+        x_hat = self.decoder(z)   # (B, d)
+        return x_hat, z
+
+    def extra_repr(self) -> str:
+        return (f"input_dim={self.input_dim}, hidden_dims={self.hidden_dims}, "
+                f"latent_dim={self.latent_dim}")
+
+
+def sigmoid_mlp_linears(encoder: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of an encoder that is exactly Linear, Sigmoid, Linear, Sigmoid, ...
+
+    Raises TypeError for anything else, since the closed-form penalty holds only there."""
+    layers = list(encoder.children()) if isinstance(encoder, nn.Sequential) else []
+    ok = (len(layers) >= 2 and len(layers) % 2 == 0
+          and all(isinstance(m, nn.Linear) for m in layers[0::2])
+          and all(isinstance(m, nn.Sigmoid) for m in layers[1::2]))
+    if not ok:
+        found = ", ".join(type(m).__name__ for m in layers) or type(encoder).__name__
+        raise TypeError("method='analytic' needs an encoder made only of Linear+Sigmoid pairs "
+                        f"(nn.Sequential(Linear, Sigmoid, ...)); found [{found}]. "
+                        "Use method='autograd', which is exact for any differentiable encoder.")
+    return layers[0::2]

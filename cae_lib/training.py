@@ -1,0 +1,142 @@
+"""Training loop for plain, contractive (lam > 0) and denoising (noise_std > 0) autoencoders.
+
+Objective per batch x (B, d), with x_in = x + noise_std * eps, eps ~ N(0, I):
+
+    loss = mean_{b,j} (x_hat_{b,j} - x_{b,j})^2  +  lam * (1/B) sum_b ||J_f(x_b)||_F^2
+
+i.e. MSE averaged over pixels AND samples, plus lam times the batch-mean penalty of
+`penalties.jacobian_penalty` (evaluated at the clean x). noise_std > 0 with lam = 0 is the
+denoising autoencoder of Vincent et al. (2008); lam > 0 is the CAE of Rifai et al. (2011).
+
+The step never calls .item(): losses stay on the device and are read once per epoch, so a
+GPU is not stalled. A non-finite loss is found at that read; the model is then put back to
+its state at the start of that epoch and a FloatingPointError names the epoch and step.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .device import default_device
+from .model import check_batch, sigmoid_mlp_linears
+from .penalties import METHODS, _dispatch, analytic_penalty, encoder_activations, jacobian_penalty
+
+_MONITOR = 1024  # training samples on which a lam=0 model's penalty is measured per epoch
+
+
+@dataclass
+class History:
+    """Per-epoch records. recon and total are means over the epoch's steps of the training
+    objective. penalty is the mean in-step ||J_f||_F^2 when lam > 0; when lam = 0 the step
+    never computes it, so it is measured exactly at the end of each epoch on the first
+    1024 training samples (clean inputs) instead."""
+    recon: list[float] = field(default_factory=list)
+    penalty: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def _nonneg(name, v, kind=float, positive=False):
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if kind is int:
+        ok = ok and isinstance(v, int)
+    if not ok or v < 0 or (positive and v == 0):
+        need = "a positive" if positive else "a non-negative"
+        raise ValueError(f"{name} must be {need} {'int' if kind is int else 'number'}; got {v!r}.")
+
+
+def _penalty_fn(model, method, n_projections=1, generator=None):
+    """A closure (x, x_in) -> (penalty, z) that shares the encoder pass where it can."""
+    if method == "analytic":
+        linears = sigmoid_mlp_linears(model.encoder)  # TypeError before any training
+
+        def fn(x, x_in):
+            hs = encoder_activations(linears, x)
+            z = hs[-1] if x_in is x else model.encoder(x_in)
+            return analytic_penalty(linears, hs), z
+        return fn
+
+    def fn(x, x_in):
+        return (_dispatch(model, x, method, n_projections, generator),
+                model.encoder(x_in))
+    return fn
+
+
+@torch.no_grad()
+def _monitor_penalty(model, x):
+    try:
+        return float(jacobian_penalty(model, x, "analytic"))
+    except TypeError:
+        return float(jacobian_penalty(model, x, "autograd"))
+
+
+def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 0.0,
+          penalty: str = "analytic", epochs: int = 10, batch_size: int = 128,
+          lr: float = 1e-3, seed: int = 0, device=None, progress: bool = True) -> History:
+    """Adam on the objective above, in place. Returns the per-epoch History."""
+    _nonneg("lam", lam)
+    _nonneg("noise_std", noise_std)
+    _nonneg("epochs", epochs, int, positive=True)
+    _nonneg("batch_size", batch_size, int, positive=True)
+    _nonneg("lr", lr, positive=True)
+    if penalty not in METHODS:
+        raise ValueError(f"unknown penalty method {penalty!r}; choose one of {METHODS}.")
+    check_batch(x_train, model.input_dim, name="x_train")
+
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device).train()
+    X = x_train.to(device)
+    gen_cpu = torch.Generator().manual_seed(seed)                 # batch order
+    gen_dev = torch.Generator(device=device).manual_seed(seed)    # noise and Hutchinson draws
+    pen_fn = _penalty_fn(model, penalty, generator=gen_dev) if lam > 0 else None
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n_steps = math.ceil(len(X) / batch_size)
+    hist = History()
+
+    from tqdm.auto import tqdm
+    bar = tqdm(total=epochs * n_steps, disable=not progress, delay=2.0,  # shows on long runs only
+               desc=f"train lam={lam:g} noise_std={noise_std:g}", unit="step")
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        losses = torch.zeros(n_steps, 3, device=device)           # (steps, [recon, pen, total])
+        perm = torch.randperm(len(X), generator=gen_cpu).to(device)
+        for step, idx in enumerate(perm.split(batch_size)):
+            x = X[idx]                                            # (B, d)
+            x_in = x + noise_std * torch.randn(x.shape, generator=gen_dev, device=device) \
+                if noise_std > 0 else x
+            if pen_fn is not None:
+                pen, z = pen_fn(x, x_in)
+            else:
+                pen, z = x.new_zeros(()), model.encoder(x_in)
+            x_hat = model.decoder(z)                              # (B, d)
+            recon = F.mse_loss(x_hat, x)
+            loss = recon + lam * pen
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses[step] = torch.stack([recon.detach(), pen.detach(), loss.detach()])
+            bar.update(1)
+        losses = losses.cpu()                                     # the epoch's one host sync
+        bad = (~torch.isfinite(losses).all(1)).nonzero()
+        if len(bad) or not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            model.load_state_dict(snapshot)
+            step = int(bad[0]) + 1 if len(bad) else n_steps
+            bar.close()
+            raise FloatingPointError(
+                f"non-finite loss at epoch {epoch + 1}, step {step} (lam={lam}, lr={lr}). The "
+                f"model was restored to its state at the start of epoch {epoch + 1}. Try a "
+                f"smaller lr or lam, or check the input data.")
+        mean = losses.mean(0)
+        hist.recon.append(float(mean[0]))
+        hist.penalty.append(float(mean[1]) if lam > 0 else _monitor_penalty(model, X[:_MONITOR]))
+        hist.total.append(float(mean[2]))
+        hist.seconds.append(time.perf_counter() - t0)
+        bar.set_postfix(recon=f"{hist.recon[-1]:.4f}", penalty=f"{hist.penalty[-1]:.3g}")
+    bar.close()
+    model.eval()
+    return hist

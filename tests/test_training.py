@@ -1,0 +1,107 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from cae_lib import ContractiveAutoencoder, History, jacobian_penalty, train
+
+
+def small(seed=0):
+    torch.manual_seed(seed)
+    return ContractiveAutoencoder(input_dim=20, hidden_dims=(12,), latent_dim=4)
+
+
+def data(n=96, seed=0):
+    return torch.rand(n, 20, generator=torch.Generator().manual_seed(seed))
+
+
+def test_history_has_one_record_per_epoch_and_loss_falls():
+    m = small()
+    h = train(m, data(), epochs=6, batch_size=16, lr=1e-2, progress=False)
+    assert isinstance(h, History)
+    assert len(h.recon) == len(h.penalty) == len(h.total) == len(h.seconds) == 6
+    assert h.recon[-1] < h.recon[0]
+    assert all(s > 0 for s in h.seconds)
+    assert not m.training                        # handed back in eval mode
+
+
+def test_total_is_recon_plus_lam_penalty():
+    h = train(small(), data(), lam=0.5, epochs=2, batch_size=32, progress=False)
+    for r, p, t in zip(h.recon, h.penalty, h.total):
+        assert math.isclose(t, r + 0.5 * p, rel_tol=1e-5)
+
+
+def test_lam_zero_penalty_is_measured_exactly_at_epoch_end():
+    m = small()
+    x = data()
+    h = train(m, x, epochs=1, progress=False)
+    assert math.isclose(h.penalty[-1], float(jacobian_penalty(m, x).detach()), rel_tol=1e-5)
+
+
+def test_penalty_shrinks_the_jacobian():
+    x = data(256)
+    plain, cae = small(), small()
+    train(plain, x, epochs=15, batch_size=32, lr=1e-2, progress=False)
+    train(cae, x, lam=1.0, epochs=15, batch_size=32, lr=1e-2, progress=False)
+    assert float(jacobian_penalty(cae, x)) < 0.5 * float(jacobian_penalty(plain, x))
+
+
+@pytest.mark.parametrize("method", ["autograd", "loop", "hutchinson"])
+def test_every_penalty_method_trains(method):
+    m = small()
+    h = train(m, data(), lam=0.1, penalty=method, epochs=1, batch_size=48, progress=False)
+    assert all(math.isfinite(v) for v in h.total)
+
+
+def test_same_seed_same_model_and_denoising_changes_it():
+    a, b, c = small(), small(), small()
+    train(a, data(), noise_std=0.3, epochs=2, progress=False, seed=5)
+    train(b, data(), noise_std=0.3, epochs=2, progress=False, seed=5)
+    train(c, data(), noise_std=0.0, epochs=2, progress=False, seed=5)
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb)
+    assert any(not torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(lam=-0.1), "lam"), (dict(lam=float("nan")), "lam"),
+    (dict(noise_std=-1.0), "noise_std"), (dict(epochs=-1), "epochs"), (dict(epochs=0), "epochs"),
+    (dict(epochs=2.5), "epochs"), (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=-8), "batch_size"), (dict(lr=0.0), "lr"),
+    (dict(penalty="magic"), "unknown penalty method"),
+])
+def test_bad_arguments_are_clear_errors(kw, match):
+    m = small()
+    before = [p.clone() for p in m.parameters()]
+    with pytest.raises(ValueError, match=match):
+        train(m, data(), progress=False, **kw)
+    assert all(torch.equal(p, q) for p, q in zip(before, m.parameters()))
+
+
+def test_bad_data_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"x_train .*\(B, 20\)"):
+        train(small(), torch.rand(8, 21), progress=False)
+    bad = data()
+    bad[3, 4] = float("inf")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        train(small(), bad, progress=False)
+
+
+def test_analytic_on_non_sigmoid_encoder_fails_before_training():
+    m = small()
+    m.encoder[1] = nn.ReLU()
+    with pytest.raises(TypeError, match="autograd"):
+        train(m, data(), lam=0.1, progress=False)
+    train(m, data(), lam=0.1, penalty="autograd", epochs=1, progress=False)  # the named fix works
+
+
+def test_non_finite_loss_stops_and_restores_the_model():
+    m = small()
+    train(m, data(), epochs=1, progress=False)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 1\b"):
+        train(m, data(), lam=1e300, epochs=3, progress=False)   # lam * penalty overflows float32
+    after = m.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(torch.isfinite(p).all() for p in m.parameters())
