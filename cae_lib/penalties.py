@@ -68,11 +68,19 @@ def encoder_activations(linears: list[nn.Linear], x: torch.Tensor) -> list[torch
     return hs
 
 
+def _latent_side(linears, ds):
+    """M = D_L W_L D_{L-1} ... D_2 W_2, shape (B, k, n_1), built from the latent side."""
+    M = ds[-1][:, :, None] * linears[-1].weight  # (B, k, n_{L-1})
+    for lin, d in zip(reversed(linears[1:-1]), reversed(ds[1:-1])):
+        M = (M * d[:, None, :]) @ lin.weight     # (B, k, n_{l-1})
+    return M
+
+
 def analytic_penalty(linears: list[nn.Linear], hs: list[torch.Tensor]) -> torch.Tensor:
     """Closed form of (eq. cae-penalty) for a Linear+Sigmoid encoder.
 
-    With D_l = diag(h_l (1 - h_l)) the chain rule gives J = D_L W_L ... D_1 W_1. Write
-    A = D_L W_L ... D_2 W_2 D_1 (k x n_1, built from the latent side) and G = W_1 W_1^T:
+    With D_l = diag(h_l (1 - h_l)) the chain rule gives J = D_L W_L ... D_1 W_1 (eq. chain).
+    Write A = D_L W_L ... D_2 W_2 D_1 (k x n_1, built from the latent side), G = W_1 W_1^T:
         ||J||_F^2 = ||A W_1||_F^2 = trace(A G A^T) = sum(A G * A)      (eq. gram-form)
     so the d-wide first layer enters only through G, once per batch. For L = 1 this is
     Rifai et al.'s sum_i (h_i (1 - h_i))^2 ||W_1[i, :]||^2                 (eq. rifai)
@@ -81,11 +89,8 @@ def analytic_penalty(linears: list[nn.Linear], hs: list[torch.Tensor]) -> torch.
     W1 = linears[0].weight                       # (n_1, d)
     if len(linears) == 1:
         return (ds[0].pow(2) * W1.pow(2).sum(1)).sum(1).mean()
-    M = ds[-1][:, :, None] * linears[-1].weight  # (B, k, n_{L-1})
-    for lin, d in zip(reversed(linears[1:-1]), reversed(ds[1:-1])):
-        M = (M * d[:, None, :]) @ lin.weight     # (B, k, n_{l-1})
     G = W1 @ W1.T                                # (n_1, n_1)
-    return _GramQuadForm.apply(M, ds[0], G)      # A = M D_1, (B, k, n_1), never stored twice
+    return _GramQuadForm.apply(_latent_side(linears, ds), ds[0], G)  # A = M D_1, (B, k, n_1)
 
 
 def _encoder_fn(model):
@@ -157,6 +162,22 @@ def _dispatch(model, x, method, n_projections=1, generator=None):
     if method == "loop":
         return _loop(model, x)
     return _hutchinson(model, x, n_projections, generator)
+
+
+def jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:
+    """Per-sample ||J_f(x_b)||_F^2, shape (B,): the closed form for Linear+Sigmoid
+    encoders, torch.func otherwise. Its mean is jacobian_penalty(model, x)."""
+    _check(model, x)
+    try:
+        linears = sigmoid_mlp_linears(getattr(model, "encoder", model))
+    except TypeError:
+        return vmap(jacrev(_encoder_fn(model)))(x).pow(2).sum((1, 2))
+    ds = [h * (1 - h) for h in encoder_activations(linears, x)]
+    W1 = linears[0].weight
+    if len(linears) == 1:
+        return (ds[0].pow(2) * W1.pow(2).sum(1)).sum(1)
+    A = _latent_side(linears, ds) * ds[0][:, None, :]             # (B, k, n_1)
+    return ((A @ (W1 @ W1.T)) * A).sum((1, 2))
 
 
 def source_shortcut_penalty(model, x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from cae_lib import METHODS, jacobian_penalty, source_shortcut_penalty, encoder_jacobian
+from cae_lib import jacobian_norms as cl_norms
 from conftest import batch, make
 
 EXACT = ["analytic", "autograd", "loop"]
@@ -153,3 +154,15 @@ def test_bad_inputs_are_clear_errors():
         jacobian_penalty(m, torch.full((4, 784), float("nan")))
     with pytest.raises(ValueError, match="float tensor"):
         jacobian_penalty(m, [[0.0] * 784])
+
+
+def test_jacobian_norms_per_sample(arch):
+    m = make(arch, torch.float64)
+    x = batch(m, dtype=torch.float64)
+    per = cl_norms(m, x)
+    assert per.shape == (len(x),)
+    ref = encoder_jacobian(m, x).pow(2).sum((1, 2))
+    assert torch.allclose(per, ref, rtol=1e-12)
+    assert torch.allclose(per.mean(), jacobian_penalty(m, x), rtol=1e-12)
+    m.encoder[1] = nn.Tanh()                                    # falls back to torch.func
+    assert torch.allclose(cl_norms(m, x), encoder_jacobian(m, x).pow(2).sum((1, 2)))
