@@ -19,7 +19,8 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html
 	@echo "Open _build/html/index.html"
 
-test: unit nbval
+test: $(STAMP)
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 tests book
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests

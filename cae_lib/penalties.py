@@ -49,13 +49,13 @@ class _GramQuadForm(torch.autograd.Function):
         M, d, A, P = ctx.saved_tensors
         s2 = 2 * g / M.shape[0]                  # d/dA tr(A G A^T) = A (G + G^T) = 2 P
         grad_M = grad_d = grad_G = None
-        if ctx.needs_input_grad[0]:
-            grad_M = P * (s2 * d)[:, None, :]    # (B, k, n)
-        if ctx.needs_input_grad[1]:
-            grad_d = s2 * (P * M).sum(1)             # (B, n); einsum here would copy twice
         if ctx.needs_input_grad[2]:
             A2 = A.reshape(-1, A.shape[-1])      # (B*k, n)
             grad_G = (s2 / 2) * (A2.T @ A2)      # sum_b A_b^T A_b
+        if ctx.needs_input_grad[1]:
+            grad_d = s2 * (P * M).sum(1)         # (B, n); einsum here would copy twice
+        if ctx.needs_input_grad[0]:
+            grad_M = P.mul_((s2 * d)[:, None, :])  # (B, k, n), in place: P is not used again
         return grad_M, grad_d, grad_G
 
 
@@ -85,10 +85,11 @@ def analytic_penalty(linears: list[nn.Linear], hs: list[torch.Tensor]) -> torch.
     so the d-wide first layer enters only through G, once per batch. For L = 1 this is
     Rifai et al.'s sum_i (h_i (1 - h_i))^2 ||W_1[i, :]||^2                 (eq. rifai)
     """
-    ds = [h * (1 - h) for h in hs]               # sigmoid'(a_l) = h_l (1 - h_l), (B, n_l)
     W1 = linears[0].weight                       # (n_1, d)
-    if len(linears) == 1:
-        return (ds[0].pow(2) * W1.pow(2).sum(1)).sum(1).mean()
+    if len(linears) == 1:                        # eq. (rifai): no per-sample matrix at all
+        d = hs[0] * (1 - hs[0])                  # (B, k)
+        return d.square().mean(0).dot(W1.square().sum(1))
+    ds = [h * (1 - h) for h in hs]               # sigmoid'(a_l) = h_l (1 - h_l), (B, n_l)
     G = W1 @ W1.T                                # (n_1, n_1)
     return _GramQuadForm.apply(_latent_side(linears, ds), ds[0], G)  # A = M D_1, (B, k, n_1)
 
