@@ -2,10 +2,13 @@
 
     from cae_lib import ContractiveAutoencoder, jacobian_penalty, train, load_mnist, trained
 """
-from .analysis import contraction_curve, sensitivity
+from .analysis import contraction_curve, linear_probe, sensitivity
 from .cache import CACHE_VERSION, TrainConfig, trained
 from .data import load_mnist
+from .denoising import (noisy_excess_loss, reconstruction_jacobian_norms,
+                        reconstruction_jacobian_penalty, residual_laplacian_term)
 from .device import default_device
+from .geometry import effective_rank, energy_fraction, jacobian_svd, linear_cka, singular_values
 from .model import ContractiveAutoencoder
 from .penalties import (METHODS, encoder_jacobian, jacobian_norms, jacobian_penalty,
                         source_shortcut_penalty)
@@ -15,6 +18,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ContractiveAutoencoder", "jacobian_penalty", "jacobian_norms", "encoder_jacobian", "source_shortcut_penalty",
     "METHODS", "train", "History", "load_mnist", "trained", "TrainConfig", "CACHE_VERSION",
-    "sensitivity", "contraction_curve", "default_device",
+    "sensitivity", "contraction_curve", "linear_probe", "default_device",
+    "reconstruction_jacobian_penalty", "reconstruction_jacobian_norms", "residual_laplacian_term",
+    "noisy_excess_loss", "jacobian_svd", "singular_values", "energy_fraction", "effective_rank",
+    "linear_cka",
 ]
 from . import bench  # noqa: E402  (timing helpers for chapter 2 and benchmarks/)

@@ -11,6 +11,7 @@ at a fixed perturbation radius ||e|| = r, as a function of r.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .model import check_batch
 
@@ -52,3 +53,32 @@ def contraction_curve(model, x: torch.Tensor, radii, generator: torch.Generator 
         e = float(r) * u / u.norm(dim=1, keepdim=True)                               # (B, d)
         out.append(((_encode(model, x + e) - z).norm(dim=1) / float(r)).mean())
     return torch.stack(out)
+
+
+def _standardize(z_train, z_test):
+    mu, sd = z_train.mean(0), z_train.std(0).clamp_min(1e-12)
+    return (z_train - mu) / sd, (z_test - mu) / sd
+
+
+def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor,
+                 y_test: torch.Tensor, weight_decay: float = 1e-4, max_iter: int = 300) -> float:
+    """Test accuracy of multinomial logistic regression on frozen codes.
+
+    Features are standardised with the training split's mean and std (so a code that varies
+    on a tiny scale is not handicapped), then fitted full-batch with L-BFGS: a convex problem,
+    so the result depends on the codes, not on optimiser luck."""
+    z_train, z_test = _standardize(z_train.detach().double().cpu(), z_test.detach().double().cpu())
+    y_train, y_test = y_train.cpu().long(), y_test.cpu().long()
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    W = torch.zeros(z_train.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W, b], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(z_train @ W + b, y_train) + weight_decay * W.pow(2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    with torch.no_grad():
+        return float(((z_test @ W + b).argmax(1) == y_test).double().mean())

@@ -38,7 +38,8 @@ class TrainConfig:
                                     # "hutchinson" trains a (slightly) different model
     epochs: int = 10
     batch_size: int = 128
-    lr: float = 1e-3
+    lr: float = 3e-3                # deep sigmoid encoders learn slowly: at 1e-3 the plain AE is
+                                    # still far from converged after 10 epochs
     n_train: int | None = 20_000    # a subset keeps a cold CPU build of the book in minutes;
                                     # None = all 60,000
     dataset: str = "mnist"          # or "fashion"

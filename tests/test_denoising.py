@@ -1,0 +1,71 @@
+"""The DAE expansion pieces against float64 autograd, and the expansion itself."""
+import pytest
+import torch
+
+import cae_lib as cl
+from conftest import batch, make
+
+
+def full_reconstruction_jacobian_norms(model, x):
+    """||dr/dx||_F^2 per sample from the full d x d Jacobian, float64 autograd."""
+    f = lambda xb: model(xb[None])[0][0]
+    return torch.stack([torch.autograd.functional.jacobian(f, xb, create_graph=True).pow(2).sum()
+                        for xb in x])
+
+
+def test_reconstruction_jacobian_matches_full_jacobian(arch):
+    m = make(arch, torch.float64)
+    x = batch(m, n=3, dtype=torch.float64)
+    ref = full_reconstruction_jacobian_norms(m, x)
+    assert torch.allclose(cl.reconstruction_jacobian_norms(m, x), ref, rtol=1e-10)
+    # ... and its parameter gradients
+    val = cl.reconstruction_jacobian_penalty(m, x)
+    g = torch.autograd.grad(val, list(m.parameters()))
+    g_ref = torch.autograd.grad(ref.mean(), list(m.parameters()))
+    for a, b in zip(g, g_ref):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-14)
+
+
+def test_reconstruction_jacobian_float32_close_to_float64():
+    m = make("default")
+    x = batch(m, n=4)
+    v32 = cl.reconstruction_jacobian_penalty(m, x).detach()
+    v64 = cl.reconstruction_jacobian_penalty(m.double(), x.double()).detach()
+    assert abs(float(v32) - float(v64)) / float(v64) < 1e-5
+
+
+def test_residual_laplacian_matches_hessian_trace():
+    m = make("odd", torch.float64)
+    x = batch(m, n=2, dtype=torch.float64)
+    got = cl.residual_laplacian_term(m, x)
+    for i, xb in enumerate(x):
+        e = (xb - m(xb[None])[0][0]).detach()
+        H = torch.autograd.functional.hessian(lambda v: (e * m(v[None])[0][0]).sum(), xb)
+        assert torch.allclose(got[i], torch.trace(H), rtol=1e-10)
+
+
+def test_small_noise_expansion_holds():
+    m = make("odd", torch.float64)
+    with torch.no_grad():                                   # a decoder that does not shrink
+        for p in m.decoder.parameters():
+            p.mul_(3.0)
+    x = batch(m, n=8, dtype=torch.float64)
+    jr = cl.reconstruction_jacobian_norms(m, x).mean().detach()
+    lap = cl.residual_laplacian_term(m, x).mean().detach()
+    predicted = float(jr - lap)
+    assert abs(float(lap)) > 0.01 * abs(float(jr))           # the residual term matters here
+    g = torch.Generator().manual_seed(0)
+    for s in [0.003, 0.001]:                                 # small enough for this curved model
+        est, se = cl.noisy_excess_loss(m, x, s, n_pairs=400, generator=g)
+        assert abs(float(est) - predicted) < 4 * float(se) + 0.02 * abs(predicted)
+        assert abs(float(est) - float(jr)) > 4 * float(se)   # ||J_r||^2 alone is not the limit
+    with pytest.raises(ValueError, match="noise_std"):
+        cl.noisy_excess_loss(m, x, 0.0)
+
+
+def test_encoder_jacobian_alone_is_not_the_dae_penalty():
+    m = make("default", torch.float64)
+    x = batch(m, n=3, dtype=torch.float64)
+    jr = float(cl.reconstruction_jacobian_penalty(m, x).detach())
+    jf = float(cl.jacobian_penalty(m, x).detach())
+    assert abs(jr - jf) / jr > 0.1
