@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --builder html
+	$(BIN)/jupyter-book build . --builder html --all
 	@echo "Open _build/html/index.html"
 
 test: $(STAMP)

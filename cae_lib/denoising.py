@@ -15,10 +15,22 @@ The book's MSE is a mean over pixels, i.e. the expression above divided by d.
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
+
 import torch
 from torch.func import hessian, jacfwd, jacrev, vmap
 
 from .model import check_batch
+
+
+@contextmanager
+def _quiet_forward_ad():
+    """torch loads its forward-mode decompositions through torch.jit.script on first use, which
+    warns about torch's own deprecation; that says nothing about this code, so it is muted here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+        yield
 
 
 def reconstruction_jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:
@@ -26,7 +38,8 @@ def reconstruction_jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:
     k x k matrices C_g = J_g^T J_g and C_f = J_f J_f^T, so no d x d matrix is ever formed."""
     check_batch(x, model.input_dim)
     Jf = vmap(jacrev(model.encoder))(x)                   # (B, k, d)
-    Jg = vmap(jacfwd(model.decoder))(model.encoder(x))    # (B, d, k): k inputs, forward mode
+    with _quiet_forward_ad():
+        Jg = vmap(jacfwd(model.decoder))(model.encoder(x))  # (B, d, k): k inputs, forward mode
     Cf = Jf @ Jf.transpose(1, 2)                          # (B, k, k)
     Cg = Jg.transpose(1, 2) @ Jg                          # (B, k, k)
     return (Cf * Cg).sum((1, 2))
@@ -49,7 +62,8 @@ def residual_laplacian_term(model, x: torch.Tensor, chunk: int = 4) -> torch.Ten
 
         def phi(xi, ei):                                  # one sample: (d,), (d,) -> scalar
             return (ei * model.decoder(model.encoder(xi))).sum()
-        H = vmap(hessian(phi))(xb, e)                     # (b, d, d)
+        with _quiet_forward_ad():
+            H = vmap(hessian(phi))(xb, e)                 # (b, d, d)
         out.append(H.diagonal(dim1=1, dim2=2).sum(1))
     return torch.cat(out)
 
