@@ -23,4 +23,4 @@ __all__ = [
     "noisy_excess_loss", "jacobian_svd", "singular_values", "energy_fraction", "effective_rank",
     "linear_cka",
 ]
-from . import bench  # noqa: E402  (timing helpers for chapter 2 and benchmarks/)
+from . import bench, checks, widgets  # noqa: E402  (timing, self-checks, the explorer)

@@ -1,0 +1,178 @@
+"""Exploring lam and noise: a sweep of trained models, drawn live (ipywidgets) or as a
+kernel-free frame slider (matplotlib's animation.to_jshtml) for the HTML book.
+
+Nothing retrains when a slider moves: `load_sweep` trains each model of the sweep once through
+`cache.trained` and precomputes everything the figure shows (`SweepData`). Both views draw with
+the same function, `draw`, so what the HTML reader sees is what the live widget shows.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import matplotlib.pyplot as plt
+import torch
+
+from .analysis import sensitivity
+from .bench import time_steps
+from .cache import TrainConfig, cached_path, trained
+from .data import load_mnist
+from .device import default_device
+from .geometry import singular_values
+from .penalties import jacobian_norms
+
+LAMS = (0.0, 0.001, 0.01, 0.1, 1.0, 3.0)        # CAE mode: the lam slider
+NOISES = (0.0, 0.1, 0.2, 0.3, 0.5)               # DAE mode: corruption; CAE mode: probe noise
+# The budget of chapters 3-5, so their AE, DAE (0.3) and CAE (0.1) are reused from the cache.
+# (A cheaper 10k-digit, 5-epoch sweep was tried: its models were too undertrained to show anything.)
+SWEEP_BASE = TrainConfig()
+N_SHOW, N_EVAL = 6, 500                          # digits shown; test digits measured
+
+
+def sweep_configs(base: TrainConfig = SWEEP_BASE) -> dict[tuple[str, float], TrainConfig]:
+    """("lam", lam) -> CAE config and ("noise", noise_std) -> DAE config; lam=0 / noise=0 coincide."""
+    out = {("lam", lam): replace(base, lam=lam) for lam in LAMS}
+    out.update({("noise", s): replace(base, noise_std=s) for s in NOISES})
+    return out
+
+
+def estimate_training_seconds(configs, device=None) -> float:
+    """Seconds to train the configs not yet cached, from a few timed steps on this device."""
+    todo = [c for c in dict.fromkeys(configs) if not cached_path(c).exists()]
+    if not todo:
+        return 0.0
+    device = torch.device(device) if device is not None else default_device()
+    t = time_steps({"plain": (None, 1), "cae": ("analytic", 1)}, batch_size=SWEEP_BASE.batch_size,
+                   reps=3, warmup=1, device=device)
+    per_step = {k: sorted(v)[len(v) // 2] for k, v in t.items()}
+    steps = lambda c: -(-(c.n_train or 60_000) // c.batch_size) * c.epochs   # noqa: E731
+    return sum(steps(c) * per_step["cae" if c.lam > 0 else "plain"] for c in todo)
+
+
+@dataclass
+class SweepData:
+    x_show: torch.Tensor                                         # (N_SHOW, 784) fixed test digits
+    recon: dict = field(default_factory=dict)                    # key -> (N_SHOW, 784)
+    test_mse: dict = field(default_factory=dict)                 # key -> float
+    sens: dict = field(default_factory=dict)                     # (key, probe noise) -> (N_EVAL,)
+    spectrum: dict = field(default_factory=dict)                 # key -> (k,) mean singular values
+
+    def median_sens(self, key, probe=0.1) -> float:
+        return float(self.sens[(key, probe)].median())
+
+
+@torch.no_grad()
+def _measure(data: SweepData, key, model, x_eval, x_test, gen):
+    data.recon[key] = model(data.x_show)[0].cpu()
+    data.test_mse[key] = float(torch.nn.functional.mse_loss(model(x_test)[0], x_test))
+    for probe in NOISES:                         # probe noise 0 means the limit ||J_f||_F / sqrt(d)
+        s = (jacobian_norms(model, x_eval) / x_eval.shape[1]).sqrt() if probe == 0 else \
+            sensitivity(model, x_eval, noise_std=probe, generator=gen)
+        data.sens[(key, probe)] = s.cpu()
+    data.spectrum[key] = singular_values(model, x_eval[:100]).mean(0).cpu()
+
+
+def load_sweep(device=None, progress: bool = True, base: TrainConfig = SWEEP_BASE) -> SweepData:
+    """Train (first call only, cached afterwards) and measure every model of the sweep."""
+    device = torch.device(device) if device is not None else default_device()
+    configs = sweep_configs(base)
+    eta = estimate_training_seconds(configs.values(), device)
+    if eta > 0 and progress:
+        print(f"Training the sweep: about {eta:.0f} s on {device} (once; cached afterwards).")
+    digits = load_mnist(n_train=1, n_test=1_000, dataset=base.dataset)
+    x_test = digits.x_test.to(device)
+    data = SweepData(x_show=x_test[:N_SHOW])
+    gen = torch.Generator(device=device).manual_seed(0)
+    t0 = time.perf_counter()
+    for key, cfg in configs.items():
+        model, _ = trained(cfg, device=device, progress=progress)
+        _measure(data, key, model, x_test[:N_EVAL], x_test, gen)
+    if eta > 0 and progress:
+        print(f"Done in {time.perf_counter() - t0:.0f} s.")
+    return data
+
+
+def draw(fig, data: SweepData, mode: str, lam: float, noise: float) -> None:
+    """The explorer's figure. mode "cae": lam picks the model, noise is the probe noise.
+    mode "dae": noise picks the DAE's corruption level, the probe noise is 0.1."""
+    if mode not in ("cae", "dae"):
+        raise ValueError(f"mode must be 'cae' or 'dae'; got {mode!r}.")
+    key, probe = (("lam", lam), noise) if mode == "cae" else (("noise", noise), 0.1)
+    family = [("lam", v) for v in LAMS] if mode == "cae" else [("noise", v) for v in NOISES]
+    fig.clear()
+    grid = fig.add_gridspec(3, 6, height_ratios=[1, 1, 2.2], hspace=0.45, wspace=0.5)
+    for c in range(N_SHOW):
+        for r, img in enumerate([data.x_show[c].cpu(), data.recon[key][c]]):
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(img.view(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([]); ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel("input" if r == 0 else "output", fontsize=8)
+    ref = ("lam", 0.0)
+    ax = fig.add_subplot(grid[2, 0:2])
+    bins = torch.logspace(-5, 0, 40)
+    ax.hist(data.sens[(ref, probe)].numpy(), bins=bins.numpy(), alpha=0.5, label="plain AE")
+    ax.hist(data.sens[(key, probe)].numpy(), bins=bins.numpy(), alpha=0.7, label="this model")
+    ax.set_xscale("log"); ax.legend(fontsize=7)
+    ax.set_title(f"sensitivity, probe noise {probe:g}" if probe else
+                 r"sensitivity limit $\|J_f\|_F/\sqrt{d}$", fontsize=9)
+    ax = fig.add_subplot(grid[2, 2:4])
+    k = len(data.spectrum[key])
+    ax.semilogy(range(1, k + 1), data.spectrum[ref].numpy(), color="gray", label="plain AE")
+    ax.semilogy(range(1, k + 1), data.spectrum[key].numpy(), label="this model")
+    ax.set_title("mean singular values of $J_f$", fontsize=9); ax.legend(fontsize=7)
+    ax = fig.add_subplot(grid[2, 4:6])
+    ax.loglog([data.median_sens(k) for k in family], [data.test_mse[k] for k in family], "o-", color="gray")
+    ax.loglog([data.median_sens(key)], [data.test_mse[key]], "o", ms=12, color="C3")
+    ax.set_xlabel("median sensitivity (0.1)", fontsize=8); ax.set_ylabel("test MSE", fontsize=8)
+    ax.set_title("trade-off across the sweep", fontsize=9)
+    title = f"CAE, lam = {lam:g}" if mode == "cae" else f"DAE, noise_std = {noise:g}"
+    fig.suptitle(f"{title}:  test MSE {data.test_mse[key]:.4f},  median sensitivity "
+                 f"{data.median_sens(key):.2e}", fontsize=10)
+
+
+class Explorer:
+    """Live explorer: `Explorer(data).show()` in Jupyter or Colab (needs a running kernel)."""
+
+    def __init__(self, data: SweepData):
+        import ipywidgets as W
+
+        self.data = data
+        self.mode = W.ToggleButtons(options=[("CAE: vary lam", "cae"), ("DAE: vary noise", "dae")])
+        self.lam_slider = W.SelectionSlider(options=list(LAMS), value=0.1, description="lam")
+        self.noise_slider = W.SelectionSlider(options=list(NOISES), value=0.1, description="noise_std")
+        self.out = W.Output()
+        self.fig = plt.figure(figsize=(10, 6.5))
+        plt.close(self.fig)                      # shown through the Output widget only
+        self.renders = 0
+        for w in (self.mode, self.lam_slider, self.noise_slider):
+            w.observe(lambda change: self.update(), names="value")
+        self.update()
+
+    def update(self) -> None:
+        from IPython.display import display
+
+        self.lam_slider.disabled = self.mode.value == "dae"
+        draw(self.fig, self.data, self.mode.value, self.lam_slider.value, self.noise_slider.value)
+        self.renders += 1
+        self.out.clear_output(wait=True)
+        with self.out:
+            display(self.fig)
+
+    def show(self):
+        import ipywidgets as W
+
+        return W.VBox([self.mode, W.HBox([self.lam_slider, self.noise_slider]), self.out])
+
+
+def sweep_animation(data: SweepData, mode: str = "cae", probe: float = 0.1):
+    """A kernel-free slider for the HTML book: one frame per model of the sweep.
+    Use as IPython.display.HTML(sweep_animation(data).to_jshtml())."""
+    from matplotlib.animation import FuncAnimation
+
+    values = LAMS if mode == "cae" else NOISES
+    fig = plt.figure(figsize=(10, 6.5))
+    frame = lambda i: draw(fig, data, mode, values[i], probe if mode == "cae" else values[i])  # noqa: E731
+    anim = FuncAnimation(fig, frame, frames=len(values), interval=1200)
+    plt.close(fig)
+    return anim
