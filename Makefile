@@ -17,6 +17,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html --all
+	$(BIN)/python tests/check_built_book.py _build/html
 	@echo "Open _build/html/index.html"
 
 test: $(STAMP)
