@@ -55,7 +55,7 @@ class _GramQuadForm(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_d = s2 * (P * M).sum(1)         # (B, n); einsum here would copy twice
         if ctx.needs_input_grad[0]:
-            grad_M = P.mul_((s2 * d)[:, None, :])  # (B, k, n), in place: P is not used again
+            grad_M = P * (s2 * d)[:, None, :]    # (B, k, n); not in place: backward may run twice
         return grad_M, grad_d, grad_G
 
 

@@ -166,3 +166,12 @@ def test_jacobian_norms_per_sample(arch):
     assert torch.allclose(per.mean(), jacobian_penalty(m, x), rtol=1e-12)
     m.encoder[1] = nn.Tanh()                                    # falls back to torch.func
     assert torch.allclose(cl_norms(m, x), encoder_jacobian(m, x).pow(2).sum((1, 2)))
+
+
+def test_backward_twice_with_retain_graph():
+    m = make("default")
+    p = jacobian_penalty(m, batch(m))
+    p.backward(retain_graph=True)
+    g1 = m.encoder[0].weight.grad.clone()
+    p.backward()
+    assert torch.allclose(m.encoder[0].weight.grad, 2 * g1)
