@@ -25,7 +25,7 @@ from .device import default_device
 from .model import ContractiveAutoencoder
 from .training import History, train
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)

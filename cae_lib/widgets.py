@@ -162,6 +162,11 @@ class Explorer:
     def show(self):
         import ipywidgets as W
 
+        try:                                     # Colab renders ipywidgets 8 only with this switch
+            from google.colab import output      # type: ignore[import-not-found]
+            output.enable_custom_widget_manager()
+        except ImportError:
+            pass
         return W.VBox([self.mode, W.HBox([self.lam_slider, self.noise_slider]), self.out])
 
 
