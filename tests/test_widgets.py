@@ -63,3 +63,14 @@ def test_sweep_configs_share_the_plain_model():
     cfgs = w.sweep_configs()
     assert cfgs[("lam", 0.0)] == cfgs[("noise", 0.0)]
     assert {c.lam for k, c in cfgs.items() if k[0] == "lam"} == set(w.LAMS)
+
+
+def test_training_estimate_counts_only_uncached_models(tmp_path, monkeypatch):
+    from cae_lib import TrainConfig, trained
+    monkeypatch.setenv("CAE_CACHE_DIR", str(tmp_path))
+    tiny = TrainConfig(hidden_dims=(8,), latent_dim=4, lam=0.1, epochs=1, n_train=256)
+    plain = TrainConfig(hidden_dims=(8,), latent_dim=4, epochs=1, n_train=256)
+    assert w.estimate_training_seconds([tiny, plain], device="cpu") > 0   # a real measurement, no timing bound
+    trained(tiny, progress=False, device="cpu")
+    trained(plain, progress=False, device="cpu")
+    assert w.estimate_training_seconds([tiny, plain], device="cpu") == 0.0
