@@ -100,7 +100,7 @@ def draw(fig, data: SweepData, mode: str, lam: float, noise: float) -> None:
     key, probe = (("lam", lam), noise) if mode == "cae" else (("noise", noise), 0.1)
     family = [("lam", v) for v in LAMS] if mode == "cae" else [("noise", v) for v in NOISES]
     fig.clear()
-    grid = fig.add_gridspec(3, 6, height_ratios=[1, 1, 2.2], hspace=0.45, wspace=0.5)
+    grid = fig.add_gridspec(3, 6, height_ratios=[1, 1, 2.2], hspace=0.45, wspace=0.9)
     for c in range(N_SHOW):
         for r, img in enumerate([data.x_show[c].cpu(), data.recon[key][c]]):
             ax = fig.add_subplot(grid[r, c])
@@ -122,8 +122,9 @@ def draw(fig, data: SweepData, mode: str, lam: float, noise: float) -> None:
     ax.semilogy(range(1, k + 1), data.spectrum[key].numpy(), label="this model")
     ax.set_title("mean singular values of $J_f$", fontsize=9); ax.legend(fontsize=7)
     ax = fig.add_subplot(grid[2, 4:6])
-    ax.loglog([data.median_sens(k) for k in family], [data.test_mse[k] for k in family], "o-", color="gray")
-    ax.loglog([data.median_sens(key)], [data.test_mse[key]], "o", ms=12, color="C3")
+    ax.semilogx([data.median_sens(k) for k in family], [data.test_mse[k] for k in family], "o-", color="gray")
+    ax.semilogx([data.median_sens(key)], [data.test_mse[key]], "o", ms=12, color="C3")
+    ax.tick_params(labelsize=7)
     ax.set_xlabel("median sensitivity (0.1)", fontsize=8); ax.set_ylabel("test MSE", fontsize=8)
     ax.set_title("trade-off across the sweep", fontsize=9)
     title = f"CAE, lam = {lam:g}" if mode == "cae" else f"DAE, noise_std = {noise:g}"
