@@ -13,28 +13,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .model import check_batch
-
-
-def _encode(model, x):
-    return model.encoder(x) if isinstance(getattr(model, "encoder", None), torch.nn.Module) \
-        else model.encode(x)
-
-
-def _check_positive(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v != v or v == float("inf"):
-        raise ValueError(f"{name} must be a positive finite number; got {v!r}.")
+from .model import check_number
+from .penalties import _check, _encoder_fn
 
 
 @torch.no_grad()
 def sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Per-sample ||f(x + e) - f(x)|| / ||e||, e ~ N(0, noise_std^2 I). Returns (B,) on x's device."""
-    _check_positive("noise_std", noise_std)
-    check_batch(x, getattr(model, "input_dim", x.shape[-1] if x.dim() == 2 else -1))
+    check_number("noise_std", noise_std, positive=True)
+    _check(model, x)
     dev = generator.device if generator is not None else x.device
     e = (noise_std * torch.randn(x.shape, generator=generator, device=dev)).to(x)  # (B, d)
-    dz = _encode(model, x + e) - _encode(model, x)                                   # (B, k)
+    encode = _encoder_fn(model)
+    dz = encode(x + e) - encode(x)                                   # (B, k)
     return dz.norm(dim=1) / e.norm(dim=1)
 
 
@@ -43,15 +35,16 @@ def contraction_curve(model, x: torch.Tensor, radii, generator: torch.Generator 
                       ) -> torch.Tensor:
     """Mean over x of ||f(x + e) - f(x)|| / r with e uniform on the sphere of radius r,
     for each r in radii. Returns (len(radii),)."""
-    check_batch(x, getattr(model, "input_dim", x.shape[-1] if x.dim() == 2 else -1))
-    z = _encode(model, x)                                                            # (B, k)
+    _check(model, x)
+    encode = _encoder_fn(model)
+    z = encode(x)                                                            # (B, k)
     dev = generator.device if generator is not None else x.device
     out = []
     for r in radii:
-        _check_positive("radius", float(r))
+        check_number("radius", float(r), positive=True)
         u = torch.randn(x.shape, generator=generator, device=dev).to(x)
         e = float(r) * u / u.norm(dim=1, keepdim=True)                               # (B, d)
-        out.append(((_encode(model, x + e) - z).norm(dim=1) / float(r)).mean())
+        out.append(((encode(x + e) - z).norm(dim=1) / float(r)).mean())
     return torch.stack(out)
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import torch
 from torch.func import hessian, jacfwd, jacrev, vmap
 
-from .model import check_batch
+from .model import check_batch, check_number
 
 
 @contextmanager
@@ -74,8 +74,7 @@ def noisy_excess_loss(model, x: torch.Tensor, noise_std: float, n_pairs: int = 2
     """Monte Carlo estimate of (E ||x - r(x + eps)||^2 - ||x - r(x)||^2) / noise_std^2, averaged
     over the batch, and its standard error. Uses antithetic pairs (eps, -eps): the term linear in
     eps cancels exactly, so the estimate stays precise as noise_std -> 0. Returns (mean, stderr)."""
-    if not noise_std > 0:
-        raise ValueError(f"noise_std must be positive; got {noise_std!r}.")
+    check_number("noise_std", noise_std, positive=True)
     check_batch(x, model.input_dim)
     base = (x - model(x)[0]).pow(2).sum(1)                # (B,)
     dev = generator.device if generator is not None else x.device

@@ -12,6 +12,8 @@ method="analytic")`. With hidden_dims=() the encoder is the one-layer CAE of
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -36,6 +38,16 @@ def check_batch(x, input_dim: int, *, name: str = "x", finite: bool = True) -> N
     if finite and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values; clean the data "
                          f"(e.g. torch.nan_to_num) before encoding it.")
+
+
+def check_number(name: str, v, *, integer: bool = False, positive: bool = False) -> None:
+    """Raise a ValueError unless v is a finite non-negative (or positive) number (or int)."""
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if integer:
+        ok = ok and isinstance(v, int)
+    if not ok or v < 0 or (positive and v == 0):
+        need = "a positive" if positive else "a non-negative"
+        raise ValueError(f"{name} must be {need} {'int' if integer else 'number'}; got {v!r}.")
 
 
 class ContractiveAutoencoder(nn.Module):
