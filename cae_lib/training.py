@@ -86,8 +86,11 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
     hist = History()
 
     from tqdm.auto import tqdm
-    bar = tqdm(total=epochs * n_steps, disable=not progress, delay=2.0,  # shows on long runs only
-               desc=f"train lam={lam:g} noise_std={noise_std:g}", unit="step")
+    # One refresh per epoch, never per step: in a notebook every refresh is a few kernel messages,
+    # and a cell that trains for minutes on a slow CPU must not flood nbval's message queue
+    # (it drops messages past about 8000 and then times out). delay: shows on long runs only.
+    bar = tqdm(total=epochs, disable=not progress, delay=2.0, unit="epoch",
+               desc=f"train lam={lam:g} noise_std={noise_std:g}")
     for epoch in range(epochs):
         t0 = time.perf_counter()
         snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -108,7 +111,6 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
             loss.backward()
             opt.step()
             losses[step] = torch.stack([recon.detach(), pen.detach(), loss.detach()])
-            bar.update(1)
         losses = losses.cpu()                                     # the epoch's one host sync
         bad = (~torch.isfinite(losses).all(1)).nonzero()
         if len(bad) or not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
@@ -124,7 +126,9 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
         hist.penalty.append(float(mean[1]) if lam > 0 else _monitor_penalty(model, X[:_MONITOR]))
         hist.total.append(float(mean[2]))
         hist.seconds.append(time.perf_counter() - t0)
-        bar.set_postfix(recon=f"{hist.recon[-1]:.4f}", penalty=f"{hist.penalty[-1]:.3g}")
+        bar.set_postfix(recon=f"{hist.recon[-1]:.4f}", penalty=f"{hist.penalty[-1]:.3g}",
+                        refresh=False)
+        bar.update(1)
     bar.close()
     model.eval()
     return hist

@@ -105,3 +105,28 @@ def test_non_finite_loss_stops_and_restores_the_model():
     after = m.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert all(torch.isfinite(p).all() for p in m.parameters())
+
+
+def test_progress_bar_refreshes_once_per_epoch_not_per_step(monkeypatch):
+    # In a notebook each refresh is a few kernel messages; nbval drops messages past ~8000 in one
+    # cell and then fails with "Timeout ... waiting for output" (CI run of 2026-11-28). The bar's
+    # refresh count must therefore not grow with the number of steps or with the machine's speed.
+    import io
+    import tqdm.auto
+    import tqdm.std
+    shown = []
+
+    class Counting(tqdm.std.tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs.update(delay=0, mininterval=0, miniters=1, file=io.StringIO())  # every refresh
+            super().__init__(*args, **kwargs)
+
+        def display(self, *args, **kwargs):
+            shown.append(self.n)
+            return super().display(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Counting)
+    epochs, steps_per_epoch = 3, 96 // 8
+    train(small(), data(), epochs=epochs, batch_size=8, progress=True)
+    assert shown and max(shown) == epochs                      # the bar ran and finished
+    assert len(shown) <= epochs + 3 < epochs * steps_per_epoch   # start, each epoch, close
