@@ -175,3 +175,14 @@ def test_backward_twice_with_retain_graph():
     g1 = m.encoder[0].weight.grad.clone()
     p.backward()
     assert torch.allclose(m.encoder[0].weight.grad, 2 * g1)
+
+
+def test_hand_written_backward_passes_gradcheck():
+    # The custom autograd Function against finite differences, every input at once.
+    from cae_lib.penalties import _GramQuadForm
+    g = torch.Generator().manual_seed(0)
+    M = torch.randn(3, 4, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    d = torch.rand(3, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    W = torch.randn(5, 7, dtype=torch.float64, generator=g)
+    G = (W @ W.T).requires_grad_(True)            # symmetric, as the forward assumes
+    assert torch.autograd.gradcheck(_GramQuadForm.apply, (M, d, G))
