@@ -57,10 +57,11 @@ def test_missing_data_offline_is_a_clear_error_without_waiting(tmp_path, monkeyp
     # under a 15 s socket timeout, so a silent network cannot hang the book; no retry loop.
     attempts = _offline(monkeypatch)
     monkeypatch.delenv("CAE_DATA_MIRROR", raising=False)
+    before = socket.getdefaulttimeout()
     with pytest.raises(RuntimeError, match="CAE_DATA_MIRROR") as err:
         load_mnist(root=tmp_path / "empty")
     assert 1 <= len(attempts) <= 4 and all(t == 15 for t in attempts)
-    assert socket.getdefaulttimeout() is None                # restored afterwards
+    assert socket.getdefaulttimeout() == before              # restored afterwards
     assert "MNIST/raw" in str(err.value) and err.value.__cause__ is None
 
 
