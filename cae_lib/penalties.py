@@ -109,9 +109,7 @@ def _autograd(model, x):
     return J.pow(2).sum() / x.shape[0]
 
 
-def _loop(model, x):
-    x = x.detach().requires_grad_(True)          # never flip the caller's tensor
-    z = _encoder_fn(model)(x)                    # (B, k)
+def _loop(z, x):                                 # z = f(x), x: (B, d) requiring grad
     total = x.new_zeros(())
     for i in range(z.shape[1]):
         (row,) = torch.autograd.grad(z[:, i].sum(), x, create_graph=True)  # (B, d) = dz_i/dx
@@ -119,9 +117,7 @@ def _loop(model, x):
     return total / x.shape[0]
 
 
-def _hutchinson(model, x, n_projections, generator):
-    x = x.detach().requires_grad_(True)
-    z = _encoder_fn(model)(x)                    # (B, k)
+def _hutchinson(z, x, n_projections, generator):
     dev = generator.device if generator is not None else x.device
     total = x.new_zeros(())
     for _ in range(n_projections):
@@ -155,14 +151,23 @@ def jacobian_penalty(model, x: torch.Tensor, method: str = "analytic",
 
 def _dispatch(model, x, method, n_projections=1, generator=None):
     """jacobian_penalty without the input checks (they cost a host sync per call)."""
+    return penalty_and_code(model, x, method, n_projections, generator)[0]
+
+
+def penalty_and_code(model, x, method, n_projections=1, generator=None):
+    """(penalty, z): the code z = f(x) when the method computes it on the way (so training
+    can reuse that encoder pass for the decoder), else None ("autograd")."""
     if method == "analytic":
         linears = sigmoid_mlp_linears(getattr(model, "encoder", model))
-        return analytic_penalty(linears, encoder_activations(linears, x))
+        hs = encoder_activations(linears, x)
+        return analytic_penalty(linears, hs), hs[-1]
     if method == "autograd":
-        return _autograd(model, x)
+        return _autograd(model, x), None
+    x = x.detach().requires_grad_(True)          # never flip the caller's tensor
+    z = _encoder_fn(model)(x)                    # (B, k)
     if method == "loop":
-        return _loop(model, x)
-    return _hutchinson(model, x, n_projections, generator)
+        return _loop(z, x), z
+    return _hutchinson(z, x, n_projections, generator), z
 
 
 def jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:

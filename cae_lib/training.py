@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from .device import default_device
 from .model import check_batch, check_number, sigmoid_mlp_linears
-from .penalties import METHODS, _dispatch, analytic_penalty, encoder_activations, jacobian_norms
+from .penalties import (METHODS, analytic_penalty, encoder_activations, jacobian_norms,
+                        penalty_and_code)
 
 _MONITOR = 1024  # training samples on which a lam=0 model's penalty is measured per epoch
 
@@ -52,8 +53,8 @@ def _penalty_fn(model, method, n_projections=1, generator=None):
         return fn
 
     def fn(x, x_in):
-        return (_dispatch(model, x, method, n_projections, generator),
-                model.encoder(x_in))
+        pen, z = penalty_and_code(model, x, method, n_projections, generator)
+        return pen, z if z is not None and x_in is x else model.encoder(x_in)
     return fn
 
 

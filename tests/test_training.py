@@ -130,3 +130,21 @@ def test_progress_bar_refreshes_once_per_epoch_not_per_step(monkeypatch):
     train(small(), data(), epochs=epochs, batch_size=8, progress=True)
     assert shown and max(shown) == epochs                      # the bar ran and finished
     assert len(shown) <= epochs + 3 < epochs * steps_per_epoch   # start, each epoch, close
+
+
+@pytest.mark.parametrize("method", ["analytic", "loop", "hutchinson"])
+def test_step_reuses_the_penalty_pass_without_changing_gradients(method):
+    # The training step takes z from the penalty's own encoder pass; the parameter gradients
+    # must equal those of a separate encoder pass for the decoder.
+    from cae_lib.training import _penalty_fn
+    m, x = small(), data(32)
+    grads = []
+    for shared in (True, False):
+        gen = torch.Generator().manual_seed(3)
+        pen, z = _penalty_fn(m, method, generator=gen)(x, x)
+        if not shared:
+            z = m.encoder(x)
+        m.zero_grad()
+        (torch.nn.functional.mse_loss(m.decoder(z), x) + 0.1 * pen).backward()
+        grads.append([p.grad.clone() for p in m.parameters()])
+    assert all(torch.allclose(a, b, rtol=1e-5, atol=1e-7) for a, b in zip(*grads))
