@@ -5,10 +5,12 @@
 from .analysis import contraction_curve, linear_probe, sensitivity
 from .cache import CACHE_VERSION, TrainConfig, trained
 from .data import load_mnist
-from .denoising import (noisy_excess_loss, reconstruction_jacobian_norms,
-                        reconstruction_jacobian_penalty, residual_laplacian_term)
+from .denoising import (dae_lam, noisy_excess_loss, reconstruction_jacobian_norms,
+                        reconstruction_jacobian_penalty, residual_laplacian_term,
+                        small_noise_dae_loss)
 from .device import default_device
-from .geometry import effective_rank, energy_fraction, jacobian_svd, linear_cka, singular_values
+from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka, local_pca,
+                       principal_angles, singular_values)
 from .model import ContractiveAutoencoder
 from .penalties import (METHODS, encoder_jacobian, jacobian_norms, jacobian_penalty,
                         source_shortcut_penalty)
@@ -21,6 +23,6 @@ __all__ = [
     "sensitivity", "contraction_curve", "linear_probe", "default_device",
     "reconstruction_jacobian_penalty", "reconstruction_jacobian_norms", "residual_laplacian_term",
     "noisy_excess_loss", "jacobian_svd", "singular_values", "energy_fraction", "effective_rank",
-    "linear_cka",
+    "linear_cka", "principal_angles", "local_pca", "dae_lam", "small_noise_dae_loss",
 ]
 from . import bench, checks, widgets  # noqa: E402  (timing, self-checks, the explorer)

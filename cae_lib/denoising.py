@@ -3,15 +3,21 @@
 For r = g o f, residual e(x) = x - r(x) and eps ~ N(0, sigma^2 I_d), a second-order Taylor
 expansion of r around x gives (odd Gaussian moments vanish, so the error is O(sigma^4)):
 
-    E ||x - r(x + eps)||^2 = ||e||^2 + sigma^2 ( ||J_r(x)||_F^2 - e^T Lap r(x) ) + O(sigma^4)   (eq. dae-expansion)
+    E ||x - r(x + eps)||^2
+        = ||e||^2 + sigma^2 ( ||J_r(x)||_F^2 - e^T nabla^2 r(x) ) + O(sigma^4)   (dae-expansion)
 
 (for smooth r; the kinks of a ReLU decoder make the approach to the limit slower), where
 J_r = J_g(f(x)) J_f(x) is the d x d Jacobian of the WHOLE reconstruction and
-(Lap r)_m = sum_j d^2 r_m / dx_j^2. The residual term vanishes only where the reconstruction is
-exact. So small-noise denoising penalises ||J_r||_F^2, not the encoder's ||J_f||_F^2 (Bishop 1995,
-Training with noise is equivalent to Tikhonov regularization; Alain & Bengio 2014, JMLR 15).
+(nabla^2 r)_m = sum_j d^2 r_m / dx_j^2 is the Laplacian of output m. The residual term vanishes
+only where the reconstruction is exact, and the bracket can be negative at a given x: it is not
+a penalty pointwise. So small-noise denoising penalises ||J_r||_F^2, not the encoder's
+||J_f||_F^2 (Rifai et al. 2011 already noted the ||J_{g o f}|| term; Bishop 1995 derived the
+expansion for regression; Alain & Bengio 2014, JMLR 15, made the autoencoder case precise).
 
-The book's MSE is a mean over pixels, i.e. the expression above divided by d.
+The book's MSE is a mean over the d pixels (and the batch), i.e. the expansion above divided by
+d: a DAE with noise_std sigma behaves, to O(sigma^4), like a reconstruction-contractive
+penalty lam * (batch mean of ||J_r||_F^2 - e^T nabla^2 r) with lam = sigma^2 / d (`dae_lam`);
+`small_noise_dae_loss` evaluates that prediction.
 """
 from __future__ import annotations
 
@@ -52,7 +58,7 @@ def reconstruction_jacobian_penalty(model, x: torch.Tensor) -> torch.Tensor:
 
 
 def residual_laplacian_term(model, x: torch.Tensor, chunk: int = 4) -> torch.Tensor:
-    """Per-sample e^T Lap r(x) with e = x - r(x) held fixed, shape (B,): the trace of the Hessian
+    """Per-sample e^T nabla^2 r(x) with e = x - r(x) held fixed, shape (B,): the trace of the Hessian
     of phi(x') = e . r(x') at x' = x, computed exactly (d Hessian columns per sample, so keep B
     small). Run it in float64: it is a difference of nearly equal curvatures."""
     check_batch(x, model.input_dim)
@@ -86,3 +92,24 @@ def noisy_excess_loss(model, x: torch.Tensor, noise_std: float, n_pairs: int = 2
         vals.append(((plus + minus) / 2 - base).mean() / noise_std ** 2)
     vals = torch.stack(vals)
     return vals.mean(), vals.std() / n_pairs ** 0.5
+
+
+def dae_lam(noise_std: float, input_dim: int) -> float:
+    """lam = noise_std^2 / input_dim: with the book's pixel-mean MSE, the weight on the batch
+    mean of ||J_r||_F^2 - e^T nabla^2 r that Gaussian corruption with noise_std adds to the
+    loss, to O(noise_std^4) (eq. dae-expansion divided by d)."""
+    check_number("noise_std", noise_std)
+    check_number("input_dim", input_dim, integer=True, positive=True)
+    return noise_std ** 2 / input_dim
+
+
+def small_noise_dae_loss(model, x: torch.Tensor, noise_std: float) -> torch.Tensor:
+    """The small-noise prediction of the DAE loss E_eps MSE(r(x + eps), x) (pixel mean, batch
+    mean) for eps ~ N(0, noise_std^2 I): MSE(r(x), x) + dae_lam(noise_std, d) * batch mean of
+    (||J_r||_F^2 - e^T nabla^2 r). Exact pieces; error O(noise_std^4) for a smooth r. A scalar,
+    for evaluation (the residual term is computed with e held fixed; use float64)."""
+    check_batch(x, model.input_dim)
+    lam = dae_lam(noise_std, model.input_dim)
+    mse = (x - model(x)[0]).pow(2).mean()
+    bracket = reconstruction_jacobian_norms(model, x) - residual_laplacian_term(model, x)
+    return (mse + lam * bracket.mean()).detach()

@@ -1,19 +1,27 @@
 """The geometry of the encoder's Jacobian, and comparing two representations.
 
-J_f(x) = U S V^T (thin SVD, S = diag(s_1 >= ... >= s_k)). The rows of V^T are directions in input
-space: the first ones are those the code still responds to (for a well-trained CAE, tangents of
-the data manifold), the last ones the most contracted among the k it sees at all; every
-direction orthogonal to all k rows (d - k of them) is mapped to zero. Rifai et al. (2011,
-sec. 5.3) show that a CAE's spectrum falls off sharply after a few large values.
+J_f(x) = U S V^T (thin SVD, S = diag(s_1 >= ... >= s_k)). The rows of V^T are directions in
+input space: the first ones are those the code still responds to (for a well-trained CAE,
+tangents of the data manifold, as Rifai et al. 2011 argue), the last ones the most contracted
+among the k it sees at all; every direction orthogonal to all k rows (d - k of them) is mapped
+to zero.
+
+`effective_rank` is the effective rank of Roy & Vetterli (2007, The effective rank: a measure of
+effective dimensionality, EUSIPCO): exp(entropy) of the singular values normalised to sum 1.
+
+`principal_angles` and `local_pca` compare the top singular directions of J_f(x) with the
+directions in which x's nearest training digits actually vary.
 
 `linear_cka` is the linear centred kernel alignment of Kornblith et al. (2019, Similarity of
-Neural Network Representations Revisited, ICML): 1 for codes equal up to rotation and isotropic
-scaling, near 0 for unrelated ones.
+Neural Network Representations Revisited, ICML): 1 for codes equal up to rotation, isotropic
+scaling and shift, near 0 for unrelated ones. It is NOT invariant to per-unit (anisotropic)
+rescaling of a code: multiplying one unit by 10 changes it.
 """
 from __future__ import annotations
 
 import torch
 
+from .model import check_batch, check_number
 from .penalties import encoder_jacobian
 
 
@@ -31,20 +39,76 @@ def singular_values(model, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
 
 
 def energy_fraction(S: torch.Tensor, top: int) -> torch.Tensor:
-    """Share of ||J||_F^2 = sum_i s_i^2 carried by the `top` largest singular values, per sample."""
+    """Share of ||J||_F^2 = sum_i s_i^2 carried by the `top` largest singular
+    values, per sample. S: (B, k), descending."""
     s2 = S.pow(2)
     return s2[:, :top].sum(1) / s2.sum(1)
 
 
 def effective_rank(S: torch.Tensor) -> torch.Tensor:
-    """exp(entropy) of the normalised squared spectrum p_i = s_i^2 / sum s^2 (Roy & Vetterli
-    2007): k for a flat spectrum, 1 when a single direction carries everything. Per sample."""
-    p = S.pow(2) / S.pow(2).sum(1, keepdim=True)
+    """Effective rank of Roy & Vetterli (2007), per sample: exp(-sum_i p_i log p_i) with
+    p_i = s_i / sum_j s_j, the singular values themselves (not their squares) normalised to
+    sum 1. S: (B, k) singular values. k for a flat spectrum, 1 when a single direction carries
+    everything; always between 1 and the rank."""
+    if S.dim() != 2 or (S < 0).any():
+        raise ValueError(f"effective_rank needs (B, k) non-negative singular values; got "
+                         f"shape {tuple(S.shape)}.")
+    p = S / S.sum(1, keepdim=True)
     return torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum(1))
 
 
+def _row_basis(A: torch.Tensor, name: str) -> torch.Tensor:
+    """Orthonormal rows spanning the rows of A (..., p, d), float64; refuses rank deficiency."""
+    U, s, Vh = torch.linalg.svd(A.detach().double(), full_matrices=False)
+    if (s[..., -1] <= 1e-10 * s[..., :1].squeeze(-1).clamp_min(1e-300)).any():
+        raise ValueError(f"principal_angles: the rows of {name} are linearly dependent "
+                         "(rank-deficient), so they do not span a "
+                         f"{A.shape[-2]}-dimensional subspace.")
+    return Vh                                             # (..., p, d)
+
+
+def principal_angles(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """Cosines of the principal angles between the subspaces spanned by the ROWS of A (..., p, d)
+    and of B (..., q, d), in float64, descending (the smallest angle first), shape
+    (..., min(p, q)). 1 means a shared direction, 0 an orthogonal one; the angles themselves are
+    torch.arccos of the result. Leading (batch) dimensions must match. The rows need not be
+    orthonormal, but must be linearly independent."""
+    if A.dim() < 2 or B.dim() < 2 or A.shape[-1] != B.shape[-1] or A.shape[:-2] != B.shape[:-2]:
+        raise ValueError("principal_angles needs row bases (..., p, d) and (..., q, d) with the "
+                         f"same d and batch shape; got {tuple(A.shape)} and {tuple(B.shape)}.")
+    if A.shape[-2] == 0 or B.shape[-2] == 0 or A.shape[-2] > A.shape[-1] \
+            or B.shape[-2] > B.shape[-1]:
+        raise ValueError("principal_angles needs 1 <= p, q <= d rows; got "
+                         f"{tuple(A.shape)} and {tuple(B.shape)}.")
+    Qa, Qb = _row_basis(A, "A"), _row_basis(B, "B")
+    return torch.linalg.svdvals(Qa @ Qb.transpose(-1, -2)).clamp(0.0, 1.0)
+
+
+def local_pca(x: torch.Tensor, x_train: torch.Tensor, n_neighbors: int = 50,
+              m: int = 5) -> torch.Tensor:
+    """Top-m local principal directions at each x: the right singular vectors of the
+    n_neighbors nearest training points (Euclidean), centred on their own mean. Returns
+    orthonormal rows (B, m, d), like the Vh of `jacobian_svd`. A point of x that also lies in
+    x_train counts as its own neighbour."""
+    check_number("n_neighbors", n_neighbors, integer=True, positive=True)
+    check_number("m", m, integer=True, positive=True)
+    d = x.shape[-1] if isinstance(x, torch.Tensor) and x.dim() == 2 else -1
+    check_batch(x, d)
+    check_batch(x_train, d, name="x_train")
+    if n_neighbors > len(x_train) or m > min(n_neighbors - 1, x.shape[1]):
+        raise ValueError(f"local_pca needs n_neighbors <= {len(x_train)} training points and "
+                         f"m <= min(n_neighbors - 1, d); got n_neighbors={n_neighbors}, m={m}.")
+    xt = x_train.to(x)
+    idx = torch.cdist(x, xt).topk(n_neighbors, largest=False).indices    # (B, n)
+    nb = xt[idx].double()                                                # (B, n, d)
+    nb = nb - nb.mean(1, keepdim=True)
+    return torch.linalg.svd(nb, full_matrices=False)[2][:, :m]           # (B, m, d)
+
+
 def linear_cka(z1: torch.Tensor, z2: torch.Tensor) -> float:
-    """Linear CKA between two codes of the same N inputs, (N, k1) and (N, k2)."""
+    """Linear CKA between two codes of the same N inputs, (N, k1) and (N, k2). Invariant to
+    orthogonal rotation, isotropic scaling and shifts of either code; NOT to per-unit
+    (anisotropic) scaling or other invertible linear maps."""
     if z1.dim() != 2 or z2.dim() != 2 or len(z1) != len(z2):
         raise ValueError(f"linear_cka needs two (N, k) codes of the same N inputs; got "
                          f"{tuple(z1.shape)} and {tuple(z2.shape)}.")

@@ -69,3 +69,48 @@ def test_encoder_jacobian_alone_is_not_the_dae_penalty():
     jr = float(cl.reconstruction_jacobian_penalty(m, x).detach())
     jf = float(cl.jacobian_penalty(m, x).detach())
     assert abs(jr - jf) / jr > 0.1
+
+
+def test_dae_lam_maps_the_pixel_mean_dae_loss():
+    """E_eps MSE(r(x + eps), x), pixel and batch mean, equals MSE + (sigma^2 / d) * bracket."""
+    assert cl.dae_lam(0.1, 784) == pytest.approx(0.01 / 784, rel=1e-15)
+    with pytest.raises(ValueError, match="noise_std"):
+        cl.dae_lam(-0.1, 784)
+    m = make("odd", torch.float64)
+    with torch.no_grad():                                   # a decoder that does not shrink
+        for p in m.decoder.parameters():
+            p.mul_(3.0)
+    x = batch(m, n=8, dtype=torch.float64)
+    s = 0.002
+    clean = (x - m(x)[0]).pow(2).mean().detach()
+    predicted = cl.small_noise_dae_loss(m, x, s)
+    bracket = (cl.reconstruction_jacobian_norms(m, x)
+               - cl.residual_laplacian_term(m, x)).mean().detach()
+    assert torch.allclose(predicted, clean + s ** 2 / m.input_dim * bracket, rtol=1e-14)
+    # Monte Carlo of the actual pixel-mean DAE loss, antithetic pairs
+    g = torch.Generator().manual_seed(0)
+    vals = []
+    with torch.no_grad():
+        for _ in range(400):
+            eps = s * torch.randn(x.shape, generator=g, dtype=torch.float64)
+            plus = (x - m(x + eps)[0]).pow(2).mean()
+            minus = (x - m(x - eps)[0]).pow(2).mean()
+            vals.append((plus + minus) / 2 - clean)
+    vals = torch.stack(vals)
+    est, se = vals.mean(), vals.std() / len(vals) ** 0.5
+    excess = predicted - clean
+    assert abs(est - excess) < 4 * se + 0.02 * abs(excess)
+    # lam = sigma^2/d on J_r, not on J_f: the encoder-only weight misses it
+    jf = cl.jacobian_penalty(m, x).detach()
+    assert abs(est - s ** 2 / m.input_dim * jf) > 4 * se
+
+
+def test_bracket_is_not_a_penalty_pointwise():
+    """||J_r||^2 - e^T nabla^2 r can be negative where the residual meets strong curvature."""
+    m = make("odd", torch.float64)
+    with torch.no_grad():
+        for p in m.decoder.parameters():
+            p.mul_(3.0)
+    x = batch(m, n=64, dtype=torch.float64, seed=5)
+    bracket = cl.reconstruction_jacobian_norms(m, x) - cl.residual_laplacian_term(m, x)
+    assert (bracket.detach() < 0).any()
