@@ -7,27 +7,144 @@ e ~ N(0, noise_std^2 I_d), E||J e||^2 / E||e||^2 = ||J||_F^2 / d, so the ratio i
 
 `contraction_curve` is the measure of Rifai et al. (2011, sec. 5.2): the mean of that ratio
 at a fixed perturbation radius ||e|| = r, as a function of r.
+
+Both are in the code's own units, so an encoder can lower them by shrinking its code, and an
+untied decoder can amplify the code back: the reconstruction is unchanged, the "contraction" is
+cosmetic. `relative_sensitivity` removes that: it divides by the typical code distance per unit
+of input distance between random pairs of digits, a yardstick in the same units, so multiplying
+the code by any constant leaves it unchanged. `code_spread` and `decoder_gain` show the scale
+itself, so the two effects can be told apart.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from .denoising import _quiet_forward_ad
 from .model import check_number
 from .penalties import _check, _encoder_fn
 
 
-@torch.no_grad()
 def sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """Per-sample ||f(x + e) - f(x)|| / ||e||, e ~ N(0, noise_std^2 I). Returns (B,) on x's device."""
-    check_number("noise_std", noise_std, positive=True)
+    """Per-sample ||f(x + e) - f(x)|| / ||e||, e ~ N(0, noise_std^2 I). Returns (B,) on x's device.
+
+    noise_std = 0 gives the same statistic in the limit of small noise, ||J_f(x) u|| / ||u|| for
+    one Gaussian direction u per sample (a Jacobian-vector product, exact). Its median sits
+    BELOW ||J_f||_F / sqrt(d), the root of its mean square: by a factor between about 0.67
+    (one singular value dominates: the median of |N(0, 1)|) and 1 (a flat spectrum), set by
+    the effective rank of J_f (chapter 5)."""
+    check_number("noise_std", noise_std)
     _check(model, x)
     dev = generator.device if generator is not None else x.device
-    e = (noise_std * torch.randn(x.shape, generator=generator, device=dev)).to(x)  # (B, d)
+    u = torch.randn(x.shape, generator=generator, device=dev).to(x)  # (B, d)
     encode = _encoder_fn(model)
-    dz = encode(x + e) - encode(x)                                   # (B, k)
+    if noise_std == 0:
+        with _quiet_forward_ad(), torch.no_grad():
+            _, dz = torch.func.jvp(encode, (x.detach(),), (u,))     # (B, k) = J_f u
+        return dz.norm(dim=1) / u.norm(dim=1)
+    e = noise_std * u                                                # (B, d)
+    with torch.no_grad():
+        dz = encode(x + e) - encode(x)                               # (B, k)
     return dz.norm(dim=1) / e.norm(dim=1)
+
+
+@torch.no_grad()
+def relative_sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+    """Scale-free sensitivity, (B,): each sample's ||f(x+e) - f(x)|| / ||e|| divided by
+    median_i ||f(x_i) - f(x_j)|| / ||x_i - x_j|| over the pairs (i, pi(i)) of the batch with a
+    random permutation pi of itself (fixed points and duplicate inputs are left out). Values
+    below 1 mean a small step moves the code less, per unit of input, than the step between two
+    typical digits does. Invariant to z -> c z. Needs at least 2 distinct samples."""
+    check_number("noise_std", noise_std, positive=True)
+    _check(model, x)
+    if x.shape[0] < 2:
+        raise ValueError(f"relative_sensitivity needs a batch of at least 2 samples to form "
+                         f"pairs; got {x.shape[0]}. Pass more inputs (e.g. 500 test digits).")
+    dev = generator.device if generator is not None else x.device
+    e = (noise_std * torch.randn(x.shape, generator=generator, device=dev)).to(x)  # (B, d)
+    perm = torch.randperm(x.shape[0], generator=generator, device=dev).to(x.device)  # (B,)
+    encode = _encoder_fn(model)
+    z = encode(x)                                                    # (B, k)
+    local = (encode(x + e) - z).norm(dim=1) / e.norm(dim=1)          # (B,)
+    dx = (x - x[perm]).norm(dim=1)                                   # (B,)
+    keep = dx > 0
+    if not bool(keep.any()):
+        raise ValueError("relative_sensitivity needs at least two distinct inputs; all the "
+                         "pairs drawn were identical.")
+    scale = ((z - z[perm]).norm(dim=1)[keep] / dx[keep]).median()    # code per input distance
+    return local / scale
+
+
+class ScaledCode(torch.nn.Module):
+    """The cheat, made explicit: the code of `model` multiplied by c, and the decoder dividing
+    it back. Reconstructions are unchanged; the penalty scales by c^2 and the raw sensitivity
+    by c, while `relative_sensitivity` does not move. Built by `scale_code`."""
+
+    def __init__(self, model, c: float):
+        super().__init__()
+        check_number("c", c, positive=True)
+        self.input_dim, self.latent_dim, self.c = model.input_dim, model.latent_dim, float(c)
+        self.model = model
+        self.encoder = torch.nn.Sequential(model.encoder, _Mul(self.c))     # z -> c z
+        self.decoder = torch.nn.Sequential(_Mul(1 / self.c), model.decoder)  # c z -> z -> x_hat
+
+    def forward(self, x):
+        z = self.encoder(x)       # (B, k)
+        return self.decoder(z), z
+
+
+class _Mul(torch.nn.Module):
+    def __init__(self, c: float):
+        super().__init__()
+        self.c = c
+
+    def forward(self, t):
+        return self.c * t
+
+
+def scale_code(model, c: float) -> ScaledCode:
+    """`model` with its code multiplied by c > 0 and the decoder compensating (see ScaledCode).
+    Its penalty needs method="autograd" (the encoder is no longer Linear+Sigmoid only)."""
+    return ScaledCode(model, c)
+
+
+@torch.no_grad()
+def median_se(v: torch.Tensor, n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
+    """(median of v, its bootstrap standard error over n_boot resamples)."""
+    v = v.detach().flatten().cpu().double()
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, len(v), (n_boot, len(v)), generator=g)       # (n_boot, N)
+    return float(v.median()), float(v[idx].median(1).values.std())
+
+
+@torch.no_grad()
+def code_spread(model, x: torch.Tensor) -> float:
+    """The code's scale: the norm of the vector of per-unit standard deviations of z = f(x)
+    over the batch, sqrt(sum_i var_i). A CAE that only shrinks its code shows it here."""
+    _check(model, x)
+    if x.shape[0] < 2:
+        raise ValueError(f"code_spread needs at least 2 samples; got {x.shape[0]}.")
+    return float(_encoder_fn(model)(x).std(0).norm())
+
+
+@torch.no_grad()
+def decoder_gain(model) -> float:
+    """Largest singular value of the decoder's first weight matrix: how much the decoder can
+    amplify a code step. For a tied model that matrix is W_L^T, the encoder's own."""
+    dec = getattr(model, "decoder", None)
+    if isinstance(model, ScaledCode):
+        return decoder_gain(model.model) / model.c
+    if getattr(model, "tied", False):
+        W = [m for m in model.encoder if isinstance(m, torch.nn.Linear)][-1].weight.T
+    elif dec is not None and isinstance(next(iter(dec.children()), None), torch.nn.Linear):
+        W = next(iter(dec.children())).weight
+    else:
+        raise TypeError("decoder_gain needs a model whose decoder starts with a Linear layer "
+                        "(a cae_lib.ContractiveAutoencoder); got "
+                        f"{type(dec).__name__ if dec is not None else type(model).__name__}.")
+    return float(torch.linalg.matrix_norm(W.detach().float(), ord=2))
 
 
 @torch.no_grad()
@@ -48,21 +165,29 @@ def contraction_curve(model, x: torch.Tensor, radii, generator: torch.Generator 
     return torch.stack(out)
 
 
-def _standardize(z_train, z_test):
-    mu, sd = z_train.mean(0), z_train.std(0).clamp_min(1e-12)
-    return (z_train - mu) / sd, (z_test - mu) / sd
+def binomial_se(accuracy: float, n: int) -> float:
+    """Standard error sqrt(p (1 - p) / n) of an accuracy p measured on n independent samples."""
+    check_number("n", n, integer=True, positive=True)
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must lie in [0, 1]; got {accuracy!r}.")
+    return (accuracy * (1 - accuracy) / n) ** 0.5
 
 
-def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Tensor,
-                 y_test: torch.Tensor, weight_decay: float = 1e-4, max_iter: int = 300) -> float:
-    """Test accuracy of multinomial logistic regression on frozen codes.
+def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test, y_test=None,
+                 weight_decay: float = 1e-4, max_iter: int = 300, correct: dict | None = None):
+    """Accuracy of multinomial logistic regression on frozen codes.
 
     Features are standardised with the training split's mean and std (so a code that varies
     on a tiny scale is not handicapped), then fitted full-batch with L-BFGS: a convex problem,
-    so the result depends on the codes, not on optimiser luck."""
-    z_train, z_test = _standardize(z_train.detach().double().cpu(), z_test.detach().double().cpu())
-    y_train, y_test = y_train.cpu().long(), y_test.cpu().long()
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    so the result depends on the codes, not on optimiser luck.
+    linear_probe(z_tr, y_tr, z_te, y_te) -> float; or, to score one fit on several splits,
+    linear_probe(z_tr, y_tr, {"val": (z_va, y_va), "test": (z_te, y_te)}) -> {name: float}.
+    `correct`, a dict, is filled with each split's per-sample correctness, (N,) bool."""
+    evals = z_test if isinstance(z_test, dict) else {None: (z_test, y_test)}
+    z_train = z_train.detach().double().cpu()
+    mu, sd = z_train.mean(0), z_train.std(0).clamp_min(1e-12)
+    z_train, y_train = (z_train - mu) / sd, y_train.cpu().long()
+    n_classes = int(max([y_train.max()] + [y.max() for _, y in evals.values()])) + 1
     W = torch.zeros(z_train.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([W, b], max_iter=max_iter, line_search_fn="strong_wolfe")
@@ -73,5 +198,12 @@ def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test: torch.Ten
         loss.backward()
         return loss
     opt.step(closure)
+    out = {}
     with torch.no_grad():
-        return float(((z_test @ W + b).argmax(1) == y_test).double().mean())
+        for name, (z, y) in evals.items():
+            z = (z.detach().double().cpu() - mu) / sd
+            hit = (z @ W + b).argmax(1) == y.cpu().long()                # (N,)
+            out[name] = float(hit.double().mean())
+            if correct is not None:
+                correct[name] = hit
+    return out if isinstance(z_test, dict) else out[None]

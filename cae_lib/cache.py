@@ -25,14 +25,17 @@ from .device import default_device
 from .model import ContractiveAutoencoder
 from .training import History, train
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     hidden_dims: tuple[int, ...] = (256, 128)  # () is the one-layer CAE of Rifai et al. 2011
     latent_dim: int = 64
-    lam: float = 0.0                # weight of the batch-mean ||J_f||_F^2 (MSE is a pixel mean)
+    lam: float = 0.0                # weight of the batch-mean ||J_f||_F^2; the reconstruction
+                                    # loss is a mean over pixels and samples
+    tied: bool = False              # True: decoder = transposed encoder weights (the paper's)
+    loss: str = "mse"               # "mse" or "bce" (cross-entropy, as in Rifai et al. 2011)
     noise_std: float = 0.0          # > 0: denoising AE, Gaussian corruption of the input
     penalty: str = "analytic"       # how the penalty is computed; part of the key since
                                     # "hutchinson" trains a (slightly) different model
@@ -45,12 +48,19 @@ class TrainConfig:
     dataset: str = "mnist"          # or "fashion"
     seed: int = 0                   # seeds the initial weights, batch order and noise
 
+    def __post_init__(self):
+        from .training import check_loss
+        check_loss(self.loss)
+        if not isinstance(self.tied, bool):
+            raise ValueError(f"tied must be True or False; got {self.tied!r}.")
+
     def key(self) -> str:
         blob = json.dumps({"version": CACHE_VERSION, **asdict(self)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def filename(self) -> str:
-        return f"{self.dataset}-lam{self.lam:g}-noise{self.noise_std:g}-{self.key()}.pt"
+        kind = "-tied" if self.tied else ""
+        return f"{self.dataset}{kind}-lam{self.lam:g}-noise{self.noise_std:g}-{self.key()}.pt"
 
 
 def default_cache_dir() -> Path:
@@ -62,7 +72,7 @@ def default_cache_dir() -> Path:
 
 def build_model(config: TrainConfig) -> ContractiveAutoencoder:
     torch.manual_seed(config.seed)
-    return ContractiveAutoencoder(784, config.hidden_dims, config.latent_dim)
+    return ContractiveAutoencoder(784, config.hidden_dims, config.latent_dim, tied=config.tied)
 
 
 def _load(path: Path, config: TrainConfig):
@@ -82,9 +92,16 @@ def _save(path: Path, config: TrainConfig, model, history: History) -> None:
     payload = {"config": json.dumps(asdict(config)), "version": CACHE_VERSION,
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                "history": asdict(history)}
+    atomic_save(payload, path)
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save to a temporary name, then rename: a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
-        torch.save(payload, tmp)
+        torch.save(obj, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -113,6 +130,7 @@ def trained(config: TrainConfig = TrainConfig(), *, device=None, progress: bool 
     model = build_model(config)
     history = train(model, data.x_train, lam=config.lam, noise_std=config.noise_std,
                     penalty=config.penalty, epochs=config.epochs, batch_size=config.batch_size,
-                    lr=config.lr, seed=config.seed, device=device, progress=progress)
+                    lr=config.lr, seed=config.seed, device=device, progress=progress,
+                    loss=config.loss)
     _save(path, config, model, history)
     return model.eval(), history

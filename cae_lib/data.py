@@ -120,3 +120,21 @@ def load_mnist(n_train: int | None = None, n_test: int | None = None, dataset: s
     # clones: a caller that edits its tensors in place must not edit the in-process cache
     return Digits(x_tr[:n_train].clone(), y_tr[:n_train].clone(),
                   x_te[:n_test].clone(), y_te[:n_test].clone(), classes)
+
+
+def load_validation(n_val: int = 10_000, dataset: str = "mnist", n_train: int | None = 20_000,
+                    root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A validation split carved from the END of the training set: the last n_val training
+    images and labels, (n_val, 784) and (n_val,). Disjoint from the first n_train images that
+    the book's models are trained on, and from the test set, so hyper-parameters chosen on it
+    never see a test digit. Raises ValueError if the two parts of the training set overlap."""
+    _dataset_class(dataset)
+    root = Path(root) if root is not None else default_data_root()
+    x_tr, y_tr, *_ = _load_full(dataset, root)
+    n_val = _check_n("n_val", n_val, len(x_tr))
+    used = len(x_tr) if n_train is None else _check_n("n_train", n_train, len(x_tr))
+    if used + n_val > len(x_tr):
+        raise ValueError(f"n_train + n_val = {used} + {n_val} exceeds the {len(x_tr)} training "
+                         f"images, so the validation split would overlap the training digits; "
+                         f"lower n_val or train on fewer digits.")
+    return x_tr[-n_val:].clone(), y_tr[-n_val:].clone()

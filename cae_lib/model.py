@@ -1,7 +1,14 @@
-"""The contractive autoencoder: a sigmoid MLP encoder f and a ReLU MLP decoder g.
+"""The contractive autoencoder: a sigmoid MLP encoder f and a decoder g.
 
 z = f(x) = s(W_L s(... s(W_1 x + b_1) ...) + b_L)   with s the logistic sigmoid,
-x_hat = g(z), an MLP with ReLU hidden layers and a sigmoid output (pixels live in [0, 1]).
+x_hat = g(z), with a sigmoid output (pixels live in [0, 1]). Two decoders:
+
+  untied (default)  an MLP of its own, ReLU hidden layers: free to AMPLIFY a code that the
+                    encoder shrank, so ||J_f|| can fall without any invariance being learned;
+  tied=True         the paper's choice: g(z) = s(W_1^T s(... s(W_L^T z + c_L) ...) + c_1), the
+                    transposed encoder weights in reverse order, each layer with its own bias
+                    c_l. Shrinking W_L now shrinks the decoder's gain too, which closes that
+                    loophole (Rifai et al. 2011, sec. 2 and 3, use tied weights, W' = W^T).
 
 The encoder is kept as a plain chain of Linear + Sigmoid layers on purpose: that is
 the form whose Jacobian has the closed form used by `penalties.jacobian_penalty(...,
@@ -50,10 +57,39 @@ def check_number(name: str, v, *, integer: bool = False, positive: bool = False)
         raise ValueError(f"{name} must be {need} {'int' if integer else 'number'}; got {v!r}.")
 
 
+class TiedDecoder(nn.Module):
+    """g(z) = s(W_1^T s(... s(W_L^T z + c_L) ...) + c_1), sharing W_l with the encoder.
+
+    The encoder is held in a plain list, so its weights are neither registered twice
+    (state_dict, parameters()) nor copied: gradients from both halves meet in W_l."""
+
+    def __init__(self, encoder: nn.Sequential):
+        super().__init__()
+        self._encoder = [encoder]                # not a submodule: no duplicate parameters
+        self.biases = nn.ParameterList(          # c_L, ..., c_1: one per decoder layer
+            nn.Parameter(torch.zeros(lin.in_features))
+            for lin in reversed(self._linears()))
+
+    def _linears(self) -> list[nn.Linear]:
+        return [m for m in self._encoder[0] if isinstance(m, nn.Linear)]
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = z                                    # (B, k)
+        for lin, c in zip(reversed(self._linears()), self.biases):
+            h = torch.sigmoid(h @ lin.weight + c)    # (B, n_{l-1}) = s(W_l^T h + c_l)
+        return h                                 # (B, d)
+
+    def extra_repr(self) -> str:
+        return "tied to the encoder: W_l^T in reverse order, sigmoid after every layer"
+
+
 class ContractiveAutoencoder(nn.Module):
     def __init__(self, input_dim: int = 784, hidden_dims: tuple[int, ...] = (256, 128),
-                 latent_dim: int = 64):
+                 latent_dim: int = 64, tied: bool = False):
         super().__init__()
+        if not isinstance(tied, bool):
+            raise ValueError(f"tied must be True or False; got {tied!r}.")
+        self.tied = tied
         hidden_dims = tuple(int(h) for h in hidden_dims)
         for name, v in [("input_dim", input_dim), ("latent_dim", latent_dim),
                         *[("hidden_dims", h) for h in hidden_dims]]:
@@ -67,6 +103,9 @@ class ContractiveAutoencoder(nn.Module):
             enc += [nn.Linear(n_in, n_out), nn.Sigmoid()]  # sigmoid after every layer, latent too
         self.encoder = nn.Sequential(*enc)
 
+        if tied:
+            self.decoder = TiedDecoder(self.encoder)
+            return
         # The decoder mirrors the encoder's widths: latent -> reversed(hidden) -> input.
         dec_sizes = [self.latent_dim, *reversed(hidden_dims), self.input_dim]
         dec = []
@@ -90,7 +129,7 @@ class ContractiveAutoencoder(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"input_dim={self.input_dim}, hidden_dims={self.hidden_dims}, "
-                f"latent_dim={self.latent_dim}")
+                f"latent_dim={self.latent_dim}, tied={self.tied}")
 
 
 def sigmoid_mlp_linears(encoder: nn.Module) -> list[nn.Linear]:

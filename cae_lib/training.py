@@ -2,11 +2,17 @@
 
 Objective per batch x (B, d), with x_in = x + noise_std * eps, eps ~ N(0, I):
 
-    loss = mean_{b,j} (x_hat_{b,j} - x_{b,j})^2  +  lam * (1/B) sum_b ||J_f(x_b)||_F^2
+    loss = L(x_hat, x)  +  lam * (1/B) sum_b ||J_f(x_b)||_F^2
 
-i.e. MSE averaged over pixels AND samples, plus lam times the batch-mean penalty of
-`penalties.jacobian_penalty` (evaluated at the clean x). noise_std > 0 with lam = 0 is the
-denoising autoencoder of Vincent et al. (2008); lam > 0 is the CAE of Rifai et al. (2011).
+with the reconstruction loss L a MEAN over pixels AND samples (never a sum):
+    loss="mse":  L = mean_{b,j} (x_hat_{b,j} - x_{b,j})^2
+    loss="bce":  L = mean_{b,j} -[x_{b,j} log x_hat_{b,j} + (1 - x_{b,j}) log(1 - x_hat_{b,j})]
+                 (the cross-entropy of Rifai et al. 2011, who SUM it over the d pixels: their
+                 lam equals ours times d = 784). Needs targets in [0, 1].
+lam multiplies the batch-mean penalty of `penalties.jacobian_penalty` (evaluated at the clean x).
+noise_std > 0 with lam = 0 is a denoising autoencoder with Gaussian corruption (Vincent et al.
+2008 used masking noise; Gaussian noise is one of the corruptions of Vincent et al. 2010);
+lam > 0 is the CAE of Rifai et al. (2011).
 
 The step never calls .item(): losses stay on the device and are read once per epoch, so a
 GPU is not stalled. A non-finite loss is found at that read; the model is then put back to
@@ -27,11 +33,32 @@ from .penalties import (METHODS, analytic_penalty, encoder_activations, jacobian
                         penalty_and_code)
 
 _MONITOR = 1024  # training samples on which a lam=0 model's penalty is measured per epoch
+LOSSES = ("mse", "bce")
+
+
+def check_loss(loss: str, x: torch.Tensor | None = None) -> None:
+    """ValueError for an unknown loss name, or for loss="bce" with targets outside [0, 1]."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {LOSSES} (\"mse\": squared "
+                         f"error, \"bce\": cross-entropy, both means over pixels and samples).")
+    if loss == "bce" and x is not None:
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(f"loss='bce' needs targets in [0, 1] (pixel intensities); the data "
+                             f"span [{lo:.3g}, {hi:.3g}]. Rescale them, e.g. x.float() / 255, or "
+                             f"use loss='mse'.")
+
+
+def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, loss: str = "mse") -> torch.Tensor:
+    """Mean over pixels and samples of the squared error or the cross-entropy."""
+    if loss == "bce":
+        return F.binary_cross_entropy(x_hat, x)
+    return F.mse_loss(x_hat, x)
 
 
 @dataclass
 class History:
-    """Per-epoch records. recon and total are means over the epoch's steps of the training
+    """Per-epoch records. recon (the MSE or cross-entropy, as trained) and total are means over the epoch's steps of the training
     objective. penalty is the mean in-step ||J_f||_F^2 when lam > 0; when lam = 0 the step
     never computes it, so it is measured exactly at the end of each epoch on the first
     1024 training samples (clean inputs) instead."""
@@ -65,8 +92,10 @@ def _monitor_penalty(model, x):
 
 def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 0.0,
           penalty: str = "analytic", epochs: int = 10, batch_size: int = 128,
-          lr: float = 1e-3, seed: int = 0, device=None, progress: bool = True) -> History:
-    """Adam on the objective above, in place. Returns the per-epoch History."""
+          lr: float = 1e-3, seed: int = 0, device=None, progress: bool = True,
+          loss: str = "mse") -> History:
+    """Adam on the objective above, in place. Returns the per-epoch History.
+    loss: "mse" or "bce", each a mean over pixels and samples (see the module docstring)."""
     check_number("lam", lam)
     check_number("noise_std", noise_std)
     check_number("epochs", epochs, integer=True, positive=True)
@@ -75,6 +104,7 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
     if penalty not in METHODS:
         raise ValueError(f"unknown penalty method {penalty!r}; choose one of {METHODS}.")
     check_batch(x_train, model.input_dim, name="x_train")
+    check_loss(loss, x_train)
 
     device = torch.device(device) if device is not None else default_device()
     model.to(device).train()
@@ -106,12 +136,12 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
             else:
                 pen, z = x.new_zeros(()), model.encoder(x_in)
             x_hat = model.decoder(z)                              # (B, d)
-            recon = F.mse_loss(x_hat, x)
-            loss = recon + lam * pen
+            recon = reconstruction_loss(x_hat, x, loss)
+            total = recon + lam * pen
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
             opt.step()
-            losses[step] = torch.stack([recon.detach(), pen.detach(), loss.detach()])
+            losses[step] = torch.stack([recon.detach(), pen.detach(), total.detach()])
         losses = losses.cpu()                                     # the epoch's one host sync
         bad = (~torch.isfinite(losses).all(1)).nonzero()
         if len(bad) or not all(bool(torch.isfinite(p).all()) for p in model.parameters()):

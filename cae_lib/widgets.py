@@ -1,5 +1,6 @@
 """Exploring lam and noise: a sweep of trained models, drawn live (ipywidgets) or as a
-kernel-free frame slider (matplotlib's animation.to_jshtml) for the HTML book.
+kernel-free frame slider (matplotlib's animation.to_jshtml) for the HTML book. Contraction is
+shown scale-free (relative sensitivity), next to the raw numbers and a probe accuracy.
 
 Nothing retrains when a slider moves: `load_sweep` trains each model of the sweep once through
 `cache.trained` and precomputes everything the figure shows (`SweepData`). Both views draw with
@@ -13,16 +14,16 @@ from dataclasses import dataclass, field, replace
 import matplotlib.pyplot as plt
 import torch
 
-from .analysis import sensitivity
+from .analysis import relative_sensitivity, sensitivity
 from .bench import time_steps
 from .cache import TrainConfig, cached_path, trained
 from .data import load_mnist
 from .device import default_device
+from .evaluation import probe_data, scored
 from .geometry import singular_values
-from .penalties import jacobian_norms
 
-LAMS = (0.0, 0.001, 0.01, 0.1, 1.0, 3.0)        # CAE mode: the lam slider
-NOISES = (0.0, 0.1, 0.2, 0.3, 0.5)               # DAE mode: corruption; CAE mode: probe noise
+LAMS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 3.0)   # CAE mode: the lam slider
+NOISES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)     # DAE mode: corruption; CAE mode: probe noise
 # The budget of chapters 3-5, so their AE, DAE (0.3) and CAE (0.1) are reused from the cache.
 # (A cheaper 10k-digit, 5-epoch sweep was tried: its models were too undertrained to show anything.)
 SWEEP_BASE = TrainConfig()
@@ -55,25 +56,41 @@ class SweepData:
     recon: dict = field(default_factory=dict)                    # key -> (N_SHOW, 784)
     test_mse: dict = field(default_factory=dict)                 # key -> float
     sens: dict = field(default_factory=dict)                     # (key, probe noise) -> (N_EVAL,)
+    scale: dict = field(default_factory=dict)                    # key -> median ||dz|| / ||dx||
     spectrum: dict = field(default_factory=dict)                 # key -> (k,) mean singular values
+    scores: dict = field(default_factory=dict)                   # key -> evaluation.Scores
 
     def median_sens(self, key, probe=0.1) -> float:
+        """Median raw sensitivity, in the code's units."""
         return float(self.sens[(key, probe)].median())
+
+    def rel_sens(self, key, probe=0.1) -> torch.Tensor:
+        """Relative (scale-free) sensitivities: raw ones over the model's pair scale."""
+        return self.sens[(key, probe)] / self.scale[key]
+
+    def median_rel(self, key, probe=0.1) -> float:
+        return float(self.rel_sens(key, probe).median())
 
 
 @torch.no_grad()
 def _measure(data: SweepData, key, model, x_eval, x_test, gen):
     data.recon[key] = model(data.x_show)[0].cpu()
     data.test_mse[key] = float(torch.nn.functional.mse_loss(model(x_test)[0], x_test))
-    for probe in NOISES:                         # probe noise 0 means the limit ||J_f||_F / sqrt(d)
-        s = (jacobian_norms(model, x_eval) / x_eval.shape[1]).sqrt() if probe == 0 else \
-            sensitivity(model, x_eval, noise_std=probe, generator=gen)
-        data.sens[(key, probe)] = s.cpu()
+    for probe in NOISES:             # probe noise 0: the same ratio in the limit, ||J_f u|| / ||u||
+        data.sens[(key, probe)] = sensitivity(model, x_eval, noise_std=probe, generator=gen).cpu()
+    # the pair scale of relative_sensitivity: typical code distance per unit input distance
+    raw = data.sens[(key, 0.1)]
+    gen_rel = torch.Generator(device=gen.device).manual_seed(0)
+    data.scale[key] = float((raw / relative_sensitivity(model, x_eval, 0.1, gen_rel).cpu()
+                             ).median())
     data.spectrum[key] = singular_values(model, x_eval[:100]).mean(0).cpu()
 
 
-def load_sweep(device=None, progress: bool = True, base: TrainConfig = SWEEP_BASE) -> SweepData:
-    """Train (first call only, cached afterwards) and measure every model of the sweep."""
+def load_sweep(device=None, progress: bool = True, base: TrainConfig = SWEEP_BASE,
+               probe: bool = True) -> SweepData:
+    """Train (first call only, cached afterwards) and measure every model of the sweep.
+    probe=True also scores each model with a linear probe on the validation split and the
+    full test set (`evaluation.scored`, cached too)."""
     device = torch.device(device) if device is not None else default_device()
     configs = sweep_configs(base)
     eta = estimate_training_seconds(configs.values(), device)
@@ -82,19 +99,29 @@ def load_sweep(device=None, progress: bool = True, base: TrainConfig = SWEEP_BAS
     digits = load_mnist(n_train=1, n_test=1_000, dataset=base.dataset)
     x_test = digits.x_test.to(device)
     data = SweepData(x_show=x_test[:N_SHOW])
+    pdata = probe_data(base.dataset, n_train=base.n_train, device=device) if probe else None
     gen = torch.Generator(device=device).manual_seed(0)
     t0 = time.perf_counter()
     for key, cfg in configs.items():
         model, _ = trained(cfg, device=device, progress=progress)
         _measure(data, key, model, x_test[:N_EVAL], x_test, gen)
+        if probe:
+            data.scores[key] = scored(cfg, pdata, device=device, progress=progress)
     if eta > 0 and progress:
         print(f"Done in {time.perf_counter() - t0:.0f} s.")
     return data
 
 
+def _hist_title(probe):
+    return (f"relative sensitivity, probe noise {probe:g}" if probe else
+            "relative sensitivity, noise -> 0")
+
+
 def draw(fig, data: SweepData, mode: str, lam: float, noise: float) -> None:
     """The explorer's figure. mode "cae": lam picks the model, noise is the probe noise.
-    mode "dae": noise picks the DAE's corruption level, the probe noise is 0.1."""
+    mode "dae": noise picks the DAE's corruption level, the probe noise is 0.1.
+    Every contraction panel is scale-free: sensitivities and singular values are divided by the
+    model's typical code distance per unit input distance (`analysis.relative_sensitivity`)."""
     if mode not in ("cae", "dae"):
         raise ValueError(f"mode must be 'cae' or 'dae'; got {mode!r}.")
     key, probe = (("lam", lam), noise) if mode == "cae" else (("noise", noise), 0.1)
@@ -110,26 +137,34 @@ def draw(fig, data: SweepData, mode: str, lam: float, noise: float) -> None:
                 ax.set_ylabel("input" if r == 0 else "output", fontsize=8)
     ref = ("lam", 0.0)
     ax = fig.add_subplot(grid[2, 0:2])
-    bins = torch.logspace(-5, 0, 40)
-    ax.hist(data.sens[(ref, probe)].numpy(), bins=bins.numpy(), alpha=0.5, label="plain AE")
-    ax.hist(data.sens[(key, probe)].numpy(), bins=bins.numpy(), alpha=0.7, label="this model")
+    bins = torch.logspace(-3, 1, 40).numpy()
+    ax.hist(data.rel_sens(ref, probe).numpy(), bins=bins, alpha=0.5, label="plain AE")
+    ax.hist(data.rel_sens(key, probe).numpy(), bins=bins, alpha=0.7, label="this model")
     ax.set_xscale("log"); ax.legend(fontsize=7)
-    ax.set_title(f"sensitivity, probe noise {probe:g}" if probe else
-                 r"sensitivity limit $\|J_f\|_F/\sqrt{d}$", fontsize=9)
+    ax.set_title(_hist_title(probe), fontsize=9)
     ax = fig.add_subplot(grid[2, 2:4])
     k = len(data.spectrum[key])
-    ax.semilogy(range(1, k + 1), data.spectrum[ref].numpy(), color="gray", label="plain AE")
-    ax.semilogy(range(1, k + 1), data.spectrum[key].numpy(), label="this model")
-    ax.set_title("mean singular values of $J_f$", fontsize=9); ax.legend(fontsize=7)
+    ax.semilogy(range(1, k + 1), (data.spectrum[ref] / data.scale[ref]).numpy(), color="gray",
+                label="plain AE")
+    ax.semilogy(range(1, k + 1), (data.spectrum[key] / data.scale[key]).numpy(),
+                label="this model")
+    ax.set_title("singular values of $J_f$ / pair scale", fontsize=9); ax.legend(fontsize=7)
     ax = fig.add_subplot(grid[2, 4:6])
-    ax.semilogx([data.median_sens(k) for k in family], [data.test_mse[k] for k in family], "o-", color="gray")
-    ax.semilogx([data.median_sens(key)], [data.test_mse[key]], "o", ms=12, color="C3")
+    ax.semilogx([data.median_rel(k) for k in family], [data.test_mse[k] for k in family], "o-",
+                color="gray")
+    ax.semilogx([data.median_rel(key)], [data.test_mse[key]], "o", ms=12, color="C3")
     ax.tick_params(labelsize=7)
-    ax.set_xlabel("median sensitivity (0.1)", fontsize=8); ax.set_ylabel("test MSE", fontsize=8)
+    ax.set_xlabel("median relative sensitivity", fontsize=8)
+    ax.set_ylabel("test MSE", fontsize=8)
     ax.set_title("trade-off across the sweep", fontsize=9)
     title = f"CAE, lam = {lam:g}" if mode == "cae" else f"DAE, noise_std = {noise:g}"
+    probe_txt = ""
+    if key in data.scores:
+        sc = data.scores[key]
+        probe_txt = f",  probe {sc.probe_test:.3f} ± {sc.probe_se:.3f}"
     fig.suptitle(f"{title}:  test MSE {data.test_mse[key]:.4f},  median sensitivity "
-                 f"{data.median_sens(key):.2e}", fontsize=10)
+                 f"{data.median_sens(key):.1e} raw, {data.median_rel(key):.3f} relative"
+                 f"{probe_txt}", fontsize=9)
 
 
 class Explorer:

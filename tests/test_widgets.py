@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cae_lib import widgets as w
+from cae_lib.evaluation import Scores
 
 
 def fake_sweep():
@@ -18,6 +19,10 @@ def fake_sweep():
         for probe in w.NOISES:
             data.sens[(key, probe)] = scale * torch.rand(50, generator=g) + 1e-4
         data.spectrum[key] = scale * torch.logspace(0, -6, 64)
+        data.scale[key] = scale
+        correct = torch.rand(200, generator=g) < 0.9
+        data.scores[key] = Scores(data.test_mse[key], 0.1, 0.5, 1.0, 2.0, 0.9,
+                                  float(correct.double().mean()), correct)
     return data
 
 
@@ -35,6 +40,16 @@ def test_sliders_redraw_the_figure():
     ex.noise_slider.value = 0.5
     assert "noise_std = 0.5" in titles(ex.fig)
     assert len(ex.fig.axes) == 2 * w.N_SHOW + 3
+    assert "relative" in titles(ex.fig) and "probe" in titles(ex.fig)
+
+
+def test_relative_sensitivity_ignores_the_code_scale():
+    data = fake_sweep()
+    key = ("lam", 0.1)
+    before = data.median_rel(key)
+    data.sens = {k: (5 * v if k[0] == key else v) for k, v in data.sens.items()}
+    data.scale[key] *= 5                       # the same model with its code scaled by 5
+    assert abs(data.median_rel(key) - before) < 1e-6
 
 
 @pytest.mark.parametrize("mode, lam, noise", [("cae", 0.0, 0.0), ("cae", 3.0, 0.5), ("dae", 0.0, 0.0),
