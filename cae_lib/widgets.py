@@ -54,7 +54,7 @@ def estimate_training_seconds(configs, device=None) -> float:
 class SweepData:
     x_show: torch.Tensor                                         # (N_SHOW, 784) fixed test digits
     recon: dict = field(default_factory=dict)                    # key -> (N_SHOW, 784)
-    test_mse: dict = field(default_factory=dict)                 # key -> float
+    test_mse: dict = field(default_factory=dict)   # key -> float (full test set if probed)
     sens: dict = field(default_factory=dict)                     # (key, probe noise) -> (N_EVAL,)
     scale: dict = field(default_factory=dict)                    # key -> median ||dz|| / ||dx||
     spectrum: dict = field(default_factory=dict)                 # key -> (k,) mean singular values
@@ -107,6 +107,7 @@ def load_sweep(device=None, progress: bool = True, base: TrainConfig = SWEEP_BAS
         _measure(data, key, model, x_test[:N_EVAL], x_test, gen)
         if probe:
             data.scores[key] = scored(cfg, pdata, device=device, progress=progress)
+            data.test_mse[key] = data.scores[key].test_mse       # all 10,000 test digits
     if eta > 0 and progress:
         print(f"Done in {time.perf_counter() - t0:.0f} s.")
     return data
