@@ -3,7 +3,8 @@
     from cae_lib import ContractiveAutoencoder, jacobian_penalty, train, load_mnist, trained
 """
 from .analysis import (binomial_se, code_spread, contraction_curve, decoder_gain, linear_probe,
-                       median_se, relative_sensitivity, scale_code, sensitivity)
+                       median_se, pair_scale, relative_median_se, relative_sensitivity,
+                       scale_code, sensitivity)
 from .cache import CACHE_VERSION, TrainConfig, trained
 from .data import load_mnist, load_validation
 from .denoising import (dae_lam, noisy_excess_loss, reconstruction_jacobian_norms,
@@ -24,7 +25,8 @@ __all__ = [
     "ContractiveAutoencoder", "jacobian_penalty", "jacobian_norms", "encoder_jacobian", "source_shortcut_penalty",
     "METHODS", "train", "History", "load_mnist", "trained", "TrainConfig", "CACHE_VERSION",
     "sensitivity", "contraction_curve", "linear_probe", "default_device", "relative_sensitivity",
-    "code_spread", "decoder_gain", "scale_code", "median_se", "binomial_se", "load_validation", "LOSSES", "reconstruction_loss",
+    "code_spread", "decoder_gain", "scale_code", "median_se", "pair_scale",
+    "relative_median_se", "binomial_se", "load_validation", "LOSSES", "reconstruction_loss",
     "reconstruction_jacobian_penalty", "reconstruction_jacobian_norms", "residual_laplacian_term",
     "noisy_excess_loss", "jacobian_svd", "singular_values", "energy_fraction", "effective_rank",
     "linear_cka", "principal_angles", "local_pca", "dae_lam", "small_noise_dae_loss",

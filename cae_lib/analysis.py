@@ -12,8 +12,8 @@ Both are in the code's own units, so an encoder can lower them by shrinking its 
 untied decoder can amplify the code back: the reconstruction is unchanged, the "contraction" is
 cosmetic. `relative_sensitivity` removes that: it divides by the typical code distance per unit
 of input distance between random pairs of digits, a yardstick in the same units, so multiplying
-the code by any constant leaves it unchanged. `code_spread` and `decoder_gain` show the scale
-itself, so the two effects can be told apart.
+the code by any constant leaves it unchanged (rescaling code units SEPARATELY still changes it).
+`code_spread` and `decoder_gain` show the scale itself, so the two effects can be told apart.
 """
 from __future__ import annotations
 
@@ -49,32 +49,63 @@ def sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
     return dz.norm(dim=1) / e.norm(dim=1)
 
 
-@torch.no_grad()
-def relative_sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
-                         generator: torch.Generator | None = None) -> torch.Tensor:
-    """Scale-free sensitivity, (B,): each sample's ||f(x+e) - f(x)|| / ||e|| divided by
-    median_i ||f(x_i) - f(x_j)|| / ||x_i - x_j|| over the pairs (i, pi(i)) of the batch with a
-    random permutation pi of itself (fixed points and duplicate inputs are left out). Values
-    below 1 mean a small step moves the code less, per unit of input, than the step between two
-    typical digits does. Invariant to z -> c z. Needs at least 2 distinct samples."""
+def _relative_parts(model, x, noise_std, generator):
+    """(local (B,), pairs (B',)): each sample's raw ratio, and the ratio of code distance to
+    input distance for the pairs (i, pi(i)), pi a random permutation (fixed points and
+    duplicate inputs left out). Draws e first, then pi, from `generator`."""
     check_number("noise_std", noise_std, positive=True)
     _check(model, x)
     if x.shape[0] < 2:
         raise ValueError(f"relative_sensitivity needs a batch of at least 2 samples to form "
                          f"pairs; got {x.shape[0]}. Pass more inputs (e.g. 500 test digits).")
     dev = generator.device if generator is not None else x.device
-    e = (noise_std * torch.randn(x.shape, generator=generator, device=dev)).to(x)  # (B, d)
+    e = noise_std * torch.randn(x.shape, generator=generator, device=dev).to(x)  # (B, d)
     perm = torch.randperm(x.shape[0], generator=generator, device=dev).to(x.device)  # (B,)
     encode = _encoder_fn(model)
-    z = encode(x)                                                    # (B, k)
-    local = (encode(x + e) - z).norm(dim=1) / e.norm(dim=1)          # (B,)
-    dx = (x - x[perm]).norm(dim=1)                                   # (B,)
-    keep = dx > 0
-    if not bool(keep.any()):
-        raise ValueError("relative_sensitivity needs at least two distinct inputs; all the "
-                         "pairs drawn were identical.")
-    scale = ((z - z[perm]).norm(dim=1)[keep] / dx[keep]).median()    # code per input distance
-    return local / scale
+    with torch.no_grad():
+        z = encode(x)                                                # (B, k)
+        local = (encode(x + e) - z).norm(dim=1) / e.norm(dim=1)      # (B,)
+        dx = (x - x[perm]).norm(dim=1)                               # (B,)
+        keep = dx > 0
+        if not bool(keep.any()):
+            raise ValueError("relative_sensitivity needs at least two distinct inputs; all "
+                             "the pairs drawn were identical.")
+        pairs = (z - z[perm]).norm(dim=1)[keep] / dx[keep]           # (B',)
+    return local, pairs
+
+
+def relative_sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+    """Scale-free sensitivity, (B,): each sample's ||f(x+e) - f(x)|| / ||e|| divided by
+    median_i ||f(x_i) - f(x_j)|| / ||x_i - x_j|| over the pairs (i, pi(i)) of the batch with a
+    random permutation pi of itself (fixed points and duplicate inputs are left out). Values
+    below 1 mean a small step moves the code less, per unit of input, than the step between two
+    typical digits does. Invariant to z -> c z (a uniform rescaling of the code); NOT to
+    rescaling code units separately (z -> D z), which changes which units dominate both
+    distances. Needs at least 2 distinct samples."""
+    local, pairs = _relative_parts(model, x, noise_std, generator)
+    return local / pairs.median()
+
+
+def pair_scale(model, x: torch.Tensor, generator: torch.Generator | None = None) -> float:
+    """The denominator of `relative_sensitivity`: median code distance per unit input distance
+    over random pairs of x (drawn as relative_sensitivity draws them, after its noise)."""
+    return float(_relative_parts(model, x, 0.1, generator)[1].median())
+
+
+def relative_median_se(model, x: torch.Tensor, noise_std: float = 0.1,
+                       generator: torch.Generator | None = None, n_boot: int = 200,
+                       seed: int = 0) -> tuple[float, float]:
+    """(median relative sensitivity, bootstrap s.e.), resampling the samples AND the pairs,
+    so the s.e. includes the uncertainty of the pair scale. The median equals
+    relative_sensitivity(...).median() for the same generator state."""
+    local, pairs = _relative_parts(model, x, noise_std, generator)
+    local, pairs = local.cpu().double(), pairs.cpu().double()
+    g = torch.Generator().manual_seed(seed)
+    i = torch.randint(0, len(local), (n_boot, len(local)), generator=g)    # (n_boot, B)
+    j = torch.randint(0, len(pairs), (n_boot, len(pairs)), generator=g)    # (n_boot, B')
+    boot = local[i].median(1).values / pairs[j].median(1).values
+    return float((local / pairs.median()).median()), float(boot.std())
 
 
 class ScaledCode(torch.nn.Module):
@@ -129,22 +160,30 @@ def code_spread(model, x: torch.Tensor) -> float:
     return float(_encoder_fn(model)(x).std(0).norm())
 
 
-@torch.no_grad()
-def decoder_gain(model) -> float:
-    """Largest singular value of the decoder's first weight matrix: how much the decoder can
-    amplify a code step. For a tied model that matrix is W_L^T, the encoder's own."""
+def decoder_gain(model, x: torch.Tensor, n_iter: int = 100, seed: int = 0) -> float:
+    """How much the WHOLE decoder amplifies a code step: the median over the samples of x of
+    the largest singular value of J_g at z = f(x) (d x k), by power iteration on J_g^T J_g
+    (n_iter steps: a slight underestimate when s_1 and s_2 nearly coincide, about 1e-3 here).
+    If a decoder exactly undid a shrinking code, spread * gain would stay constant."""
+    _check(model, x)
+    check_number("n_iter", n_iter, integer=True, positive=True)
     dec = getattr(model, "decoder", None)
-    if isinstance(model, ScaledCode):
-        return decoder_gain(model.model) / model.c
-    if getattr(model, "tied", False):
-        W = [m for m in model.encoder if isinstance(m, torch.nn.Linear)][-1].weight.T
-    elif dec is not None and isinstance(next(iter(dec.children()), None), torch.nn.Linear):
-        W = next(iter(dec.children())).weight
-    else:
-        raise TypeError("decoder_gain needs a model whose decoder starts with a Linear layer "
-                        "(a cae_lib.ContractiveAutoencoder); got "
-                        f"{type(dec).__name__ if dec is not None else type(model).__name__}.")
-    return float(torch.linalg.matrix_norm(W.detach().float(), ord=2))
+    if not callable(dec):
+        raise TypeError("decoder_gain needs a model with a .decoder (a "
+                        f"cae_lib.ContractiveAutoencoder); got {type(model).__name__}.")
+    with torch.no_grad():
+        z = _encoder_fn(model)(x)                                    # (B, k)
+    g = torch.Generator(device=z.device).manual_seed(seed)
+    v = torch.randn(z.shape, generator=g, device=z.device).to(z)    # (B, k)
+    with _quiet_forward_ad():
+        _, vjp_fn = torch.func.vjp(dec, z)                           # linearised at z once
+        jvp = lambda t: torch.func.jvp(dec, (z,), (t,))[1]           # noqa: E731, (B, d)
+        for _ in range(n_iter):                # rows are independent: one power step each
+            v = v / v.norm(dim=1, keepdim=True)
+            v = vjp_fn(jvp(v))[0].detach()                           # (B, k) = J^T J v
+        v = v / v.norm(dim=1, keepdim=True)
+        s1 = jvp(v).detach().norm(dim=1)                             # (B,)
+    return float(s1.median())
 
 
 @torch.no_grad()

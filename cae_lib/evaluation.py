@@ -59,7 +59,7 @@ class Scores:
     sens: float             # median raw sensitivity ||f(x+e)-f(x)||/||e||, 1,000 test digits
     rel_sens: float         # median relative sensitivity (scale-free), same digits and noise
     spread: float           # norm of the per-unit std of the code over those digits
-    gain: float             # largest singular value of the decoder's first weight matrix
+    gain: float             # median top singular value of the decoder's Jacobian at f(x)
     probe_val: float        # linear-probe accuracy on the validation split (for choosing)
     probe_test: float       # ... on the full test set (for reporting)
     correct: torch.Tensor   # (n_test,) bool: which test digits the probe got right
@@ -97,10 +97,10 @@ def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
                             {"val": (_encode(model, data.x_val), data.y_val),
                              "test": (_encode(model, data.x_test), data.y_test)})
     return Scores(float(mse), float(sens), float(rel), code_spread(model, x_sens),
-                  decoder_gain(model), acc["val"], acc["test"], pred["test"])
+                  decoder_gain(model, x_sens[:500]), acc["val"], acc["test"], pred["test"])
 
 
-SCORES_VERSION = 1   # bump when `score` changes what it measures
+SCORES_VERSION = 2   # bump when `score` changes what it measures
 
 
 def scored(config: TrainConfig, data: ProbeData, *, device=None, progress: bool = True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 import matplotlib.pyplot as plt
 import torch
 
-from .analysis import relative_sensitivity, sensitivity
+from .analysis import pair_scale, sensitivity
 from .bench import time_steps
 from .cache import TrainConfig, cached_path, trained
 from .data import load_mnist
@@ -73,16 +73,14 @@ class SweepData:
 
 
 @torch.no_grad()
-def _measure(data: SweepData, key, model, x_eval, x_test, gen):
+def _measure(data: SweepData, key, model, x_eval, x_test):
     data.recon[key] = model(data.x_show)[0].cpu()
     data.test_mse[key] = float(torch.nn.functional.mse_loss(model(x_test)[0], x_test))
     for probe in NOISES:             # probe noise 0: the same ratio in the limit, ||J_f u|| / ||u||
+        gen = torch.Generator(device=x_eval.device).manual_seed(0)   # same draws, every model
         data.sens[(key, probe)] = sensitivity(model, x_eval, noise_std=probe, generator=gen).cpu()
-    # the pair scale of relative_sensitivity: typical code distance per unit input distance
-    raw = data.sens[(key, 0.1)]
-    gen_rel = torch.Generator(device=gen.device).manual_seed(0)
-    data.scale[key] = float((raw / relative_sensitivity(model, x_eval, 0.1, gen_rel).cpu()
-                             ).median())
+    gen = torch.Generator(device=x_eval.device).manual_seed(0)
+    data.scale[key] = pair_scale(model, x_eval, gen)     # the denominator of relative_sensitivity
     data.spectrum[key] = singular_values(model, x_eval[:100]).mean(0).cpu()
 
 
@@ -100,11 +98,10 @@ def load_sweep(device=None, progress: bool = True, base: TrainConfig = SWEEP_BAS
     x_test = digits.x_test.to(device)
     data = SweepData(x_show=x_test[:N_SHOW])
     pdata = probe_data(base.dataset, n_train=base.n_train, device=device) if probe else None
-    gen = torch.Generator(device=device).manual_seed(0)
     t0 = time.perf_counter()
     for key, cfg in configs.items():
         model, _ = trained(cfg, device=device, progress=progress)
-        _measure(data, key, model, x_test[:N_EVAL], x_test, gen)
+        _measure(data, key, model, x_test[:N_EVAL], x_test)
         if probe:
             data.scores[key] = scored(cfg, pdata, device=device, progress=progress)
             data.test_mse[key] = data.scores[key].test_mse       # all 10,000 test digits

@@ -28,7 +28,7 @@ def test_relative_sensitivity_is_unchanged_by_code_scale(c):
     assert float(pen.detach()) == pytest.approx(
         c ** 2 * float(cl.jacobian_penalty(m, x).detach()), rel=1e-9)
     assert cl.code_spread(cheat, x) == pytest.approx(c * cl.code_spread(m, x), rel=1e-9)
-    assert cl.decoder_gain(cheat) == pytest.approx(cl.decoder_gain(m) / c, rel=1e-6)
+    assert cl.decoder_gain(cheat, x) == pytest.approx(cl.decoder_gain(m, x) / c, rel=1e-6)
 
 
 def test_relative_sensitivity_definition_by_hand():
@@ -37,7 +37,7 @@ def test_relative_sensitivity_definition_by_hand():
     g = torch.Generator().manual_seed(0)
     rel = cl.relative_sensitivity(m, x, noise_std=0.05, generator=g)
     g = torch.Generator().manual_seed(0)
-    e = (0.05 * torch.randn(x.shape, generator=g)).double()   # drawn as the library does
+    e = 0.05 * torch.randn(x.shape, generator=g).double()   # drawn as the library does
     perm = torch.randperm(10, generator=g)
     f = m.encoder
     local = (f(x + e) - f(x)).norm(dim=1) / e.norm(dim=1)
@@ -70,17 +70,48 @@ def test_zero_noise_sensitivity_is_the_linearised_ratio():
     assert torch.allclose(s0, by_hand.detach())
 
 
-def test_decoder_gain_and_spread():
-    m = make("default")
-    W = m.decoder[0].weight
-    assert cl.decoder_gain(m) == pytest.approx(float(torch.linalg.svdvals(W)[0]), rel=1e-5)
-    t = cl.ContractiveAutoencoder(hidden_dims=(), latent_dim=30, tied=True)
-    assert cl.decoder_gain(t) == pytest.approx(float(torch.linalg.svdvals(t.encoder[0].weight)[0]),
-                                               rel=1e-5)
+def test_decoder_gain_is_the_top_singular_value_of_the_decoder_jacobian():
+    for m in [make("default", torch.float64),
+              cl.ContractiveAutoencoder(hidden_dims=(), latent_dim=30, tied=True).double()]:
+        x = batch(m, n=7, dtype=torch.float64)
+        z = m.encoder(x)
+        J = torch.func.vmap(torch.func.jacrev(m.decoder))(z)            # (B, d, k)
+        exact = torch.linalg.svdvals(J)[:, 0].median()
+        assert cl.decoder_gain(m, x) == pytest.approx(float(exact), rel=2e-3)
     with pytest.raises(TypeError, match="decoder"):
-        cl.decoder_gain(nn.Linear(3, 3))
+        cl.decoder_gain(nn.Linear(3, 3), torch.rand(2, 3))
     with pytest.raises(ValueError, match="at least 2"):
         cl.code_spread(m, batch(m, n=1))
+
+
+def test_relative_sensitivity_is_not_invariant_to_per_unit_scaling():
+    """The documented limit: rescaling code units separately changes rho."""
+    m = make("default", torch.float64)
+    x = batch(m, n=64, dtype=torch.float64)
+
+    class PerUnit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_dim, self.latent_dim = m.input_dim, m.latent_dim
+            self.encoder = nn.Sequential(m.encoder, Diag())
+
+    class Diag(nn.Module):
+        def forward(self, z):
+            return z * torch.linspace(0.1, 10, z.shape[1], dtype=z.dtype)
+
+    rel = lambda mm: cl.relative_sensitivity(mm, x, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(rel(m), rel(PerUnit()), rtol=1e-3)
+
+
+def test_relative_median_se_and_pair_scale():
+    m = make("default", torch.float64)
+    x = batch(m, n=200, dtype=torch.float64)
+    med, se = cl.relative_median_se(m, x, generator=torch.Generator().manual_seed(2))
+    rel = cl.relative_sensitivity(m, x, generator=torch.Generator().manual_seed(2))
+    assert med == pytest.approx(float(rel.median()), rel=1e-12) and 0 < se < 0.2 * med
+    raw = cl.sensitivity(m, x, generator=torch.Generator().manual_seed(2))
+    scale = cl.pair_scale(m, x, torch.Generator().manual_seed(2))
+    assert torch.allclose(raw / scale, rel, rtol=1e-10)      # the same draws, the same scale
 
 
 # ---- the tied model -------------------------------------------------------------------------
