@@ -97,7 +97,7 @@ def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
                             {"val": (_encode(model, data.x_val), data.y_val),
                              "test": (_encode(model, data.x_test), data.y_test)})
     return Scores(float(mse), float(sens), float(rel), code_spread(model, x_sens),
-                  decoder_gain(model, x_sens[:500]), acc["val"], acc["test"], pred["test"])
+                  decoder_gain(model, x_sens[:200]), acc["val"], acc["test"], pred["test"])
 
 
 SCORES_VERSION = 2   # bump when `score` changes what it measures
