@@ -22,8 +22,8 @@ from .device import default_device
 from .evaluation import probe_data, scored
 from .geometry import singular_values
 
-LAMS = (0.0, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 3.0)   # CAE: the lam slider
-NOISES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)     # DAE mode: corruption; CAE mode: probe noise
+LAMS = (0.0, 0.001, 0.01, 0.1)              # CAE mode: the lam slider
+NOISES = (0.0, 0.1, 0.3, 0.5, 1.0)          # DAE mode: corruption; CAE mode: probe noise
 # The budget of chapters 3-5, so their AE, DAE (0.3) and CAE (0.1) are reused from the cache.
 # (A cheaper 10k-digit, 5-epoch sweep was tried: its models were too undertrained to show anything.)
 SWEEP_BASE = TrainConfig()
