@@ -19,7 +19,7 @@ def test_sensitivity_shape_and_errors():
     m = make("default")
     x = batch(m)
     assert sensitivity(m, x).shape == (len(x),)
-    for bad in [0, -0.1, float("nan")]:
+    for bad in [-0.1, float("nan"), "0.1"]:            # 0 is the small-noise limit
         with pytest.raises(ValueError, match="noise_std"):
             sensitivity(m, x, noise_std=bad)
     with pytest.raises(ValueError, match=r"\(B, 784\)"):
