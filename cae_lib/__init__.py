@@ -11,8 +11,8 @@ from .denoising import (dae_lam, noisy_excess_loss, reconstruction_jacobian_norm
                         reconstruction_jacobian_penalty, residual_laplacian_term,
                         small_noise_dae_loss)
 from .device import default_device
-from .evaluation import (ProbeData, Scores, difference, probe_data, raw_pixel_scores, score,
-                         scored, select, verdict)
+from .evaluation import (ProbeData, Scores, contraction_measures, difference, probe_data,
+                         raw_pixel_scores, score, scored, select, verdict)
 from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka, local_pca,
                        principal_angles, singular_values)
 from .model import ContractiveAutoencoder
@@ -31,6 +31,6 @@ __all__ = [
     "noisy_excess_loss", "jacobian_svd", "singular_values", "energy_fraction", "effective_rank",
     "linear_cka", "principal_angles", "local_pca", "dae_lam", "small_noise_dae_loss",
     "ProbeData", "Scores", "probe_data", "score", "select", "difference", "verdict",
-    "scored", "raw_pixel_scores",
+    "scored", "raw_pixel_scores", "contraction_measures",
 ]
 from . import bench, checks, widgets  # noqa: E402  (timing, self-checks, the explorer)

@@ -21,13 +21,11 @@ import hashlib
 import json
 import warnings
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .analysis import (binomial_se, code_spread, decoder_gain, linear_probe,
-                       relative_sensitivity, sensitivity)
+from .analysis import _relative_parts, binomial_se, code_spread, decoder_gain, linear_probe
 from .cache import TrainConfig, atomic_save, cached_path, trained
 from .data import load_mnist, load_validation
 from .device import default_device
@@ -85,23 +83,28 @@ def probe_codes(z_train, y_train, evals: dict, **kw):
     return acc, out
 
 
+def contraction_measures(model, x: torch.Tensor, noise_std: float = 0.1, seed: int = 0) -> dict:
+    """Median raw and relative sensitivity (the same noise draws, seeded), the code's spread
+    over x and the decoder's gain at the codes of x[:200]: {"raw", "rel", "spread", "gain"}."""
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    local, pairs = _relative_parts(model, x, noise_std, gen)        # (B,), (B',)
+    return {"raw": float(local.median()), "rel": float((local / pairs.median()).median()),
+            "spread": code_spread(model, x), "gain": decoder_gain(model, x[:200])}
+
+
 def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
           seed: int = 0) -> Scores:
     """Every measure of the comparison tables, for one trained model."""
     model.eval()
-    x_sens = data.x_test[:n_sens]
-    gen = torch.Generator(device=x_sens.device).manual_seed(seed)
-    sens = sensitivity(model, x_sens, noise_std=noise_std, generator=gen).median()
-    gen = torch.Generator(device=x_sens.device).manual_seed(seed)   # the same noise draws
-    rel = relative_sensitivity(model, x_sens, noise_std=noise_std, generator=gen).median()
+    c = contraction_measures(model, data.x_test[:n_sens], noise_std, seed)
     with torch.no_grad():
         mse = F.mse_loss(model(data.x_test)[0], data.x_test)
     acc, pred = probe_codes(_encode(model, data.x_train), data.y_train,
                             {"val": (_encode(model, data.x_val), data.y_val),
                              "test": (_encode(model, data.x_test), data.y_test)},
                             max_iter=PROBE_ITER)
-    return Scores(float(mse), float(sens), float(rel), code_spread(model, x_sens),
-                  decoder_gain(model, x_sens[:200]), acc["val"], acc["test"], pred["test"])
+    return Scores(float(mse), c["raw"], c["rel"], c["spread"], c["gain"], acc["val"],
+                  acc["test"], pred["test"])
 
 
 SCORES_VERSION = 3   # bump when `score` changes what it measures

@@ -286,3 +286,14 @@ def test_scored_is_cached_and_reused(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="ignoring scores file"):
         assert ev.scored(cfg, data, cache_dir=tmp_path, device="cpu", progress=False,
                          n_sens=50) is s1
+
+
+def test_contraction_measures_are_the_single_functions():
+    m = make("default", torch.float64)
+    x = batch(m, n=50, dtype=torch.float64)
+    c = cl.contraction_measures(m, x, noise_std=0.1, seed=3)
+    raw = cl.sensitivity(m, x, 0.1, torch.Generator().manual_seed(3)).median()
+    rel = cl.relative_sensitivity(m, x, 0.1, torch.Generator().manual_seed(3)).median()
+    assert c["raw"] == pytest.approx(float(raw), rel=1e-6)
+    assert c["rel"] == pytest.approx(float(rel), rel=1e-6)
+    assert c["spread"] == cl.code_spread(m, x) and c["gain"] == cl.decoder_gain(m, x)
