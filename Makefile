@@ -4,9 +4,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+HTML   := _build/html
+ZIP    := _build/cae-book-html.zip
+PYTEST := $(BIN)/python -m pytest -q
+NBVAL  := --nbval-lax --nbval-cell-timeout=1800
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: book test unit nbval venv clean book-time bench
+.PHONY: book test unit nbval browser setup-cells venv clean book-time bench
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
@@ -15,19 +19,33 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# The HTML book, checked, and a zip of it that opens from disk (no network).
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html --all
-	$(BIN)/python tests/check_built_book.py _build/html
-	@echo "Open _build/html/index.html"
+	$(BIN)/python tests/check_built_book.py $(HTML)
+	$(BIN)/python tests/zip_book.py $(HTML) $(ZIP)
+	@echo "Open $(HTML)/index.html"
 
+# Unit tests and every chapter under nbval; then the book, built warm from the
+# models nbval cached; then the browser tests on that book.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 tests book
+	$(PYTEST) $(NBVAL) --ignore=tests/test_browser.py tests book
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory browser
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(PYTEST) --ignore=tests/test_browser.py tests
 
 nbval: $(STAMP)
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 book
+	$(PYTEST) $(NBVAL) book
+
+# Headless Chromium on the book in _build/html and the zip (make book first).
+browser: $(STAMP)
+	$(PYTEST) -rs tests/test_browser.py
+
+# Rewrite every notebook's setup cell from repository.url of _config.yml.
+setup-cells: $(STAMP)
+	$(BIN)/python tests/notebook_setup.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/penalty_speed.py

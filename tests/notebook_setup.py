@@ -82,6 +82,16 @@ def install_block(url: str, branch: str) -> str:
     ])
 
 
+def bad_alt_text(alt) -> bool:
+    """The rule for a computed figure's alt text (tests/test_notebooks.py,
+    tests/check_built_book.py, tests/test_browser.py): it must say what the
+    figure shows, so not empty, not a file name, at least four words."""
+    alt = (alt or "").strip()
+    return (len(alt.split()) < 4
+            or bool(re.search(r"\.(png|jpe?g|svg|gif)\b", alt, re.I))
+            or bool(re.fullmatch(r"[0-9a-f]{16,}\S*", alt)))
+
+
 def notebooks(book: Path = ROOT / "book") -> list[Path]:
     return sorted(book.glob("*.ipynb"))
 
