@@ -16,6 +16,7 @@ from .evaluation import (ProbeData, Scores, contraction_measures, difference, pr
 from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka, local_pca,
                        principal_angles, singular_values)
 from .model import ContractiveAutoencoder
+from .sampling import sample_chain
 from .penalties import (METHODS, encoder_jacobian, jacobian_norms, jacobian_penalty,
                         source_shortcut_penalty)
 from .training import LOSSES, History, reconstruction_loss, train
@@ -31,6 +32,7 @@ __all__ = [
     "noisy_excess_loss", "jacobian_svd", "singular_values", "energy_fraction", "effective_rank",
     "linear_cka", "principal_angles", "local_pca", "dae_lam", "small_noise_dae_loss",
     "ProbeData", "Scores", "probe_data", "score", "select", "difference", "verdict",
-    "scored", "raw_pixel_scores", "contraction_measures",
+    "scored", "raw_pixel_scores", "contraction_measures", "sample_chain",
 ]
-from . import bench, checks, widgets  # noqa: E402  (timing, self-checks, the explorer)
+from . import bench, checks, toy, toy_widgets, widgets  # noqa: E402  (timing, self-checks,
+#                                                        the 2-D toys, the explorers)

@@ -1,7 +1,8 @@
 """The contractive autoencoder: a sigmoid MLP encoder f and a decoder g.
 
 z = f(x) = s(W_L s(... s(W_1 x + b_1) ...) + b_L)   with s the logistic sigmoid,
-x_hat = g(z), with a sigmoid output (pixels live in [0, 1]). Two decoders:
+x_hat = g(z), with a sigmoid output (pixels live in [0, 1]; output="linear" drops it, for
+data of any sign such as the 2-D toys of `cae_lib.toy`). Two decoders:
 
   untied (default)  an MLP of its own, ReLU hidden layers: free to AMPLIFY a code that the
                     encoder shrank, so ||J_f|| can fall without any invariance being learned;
@@ -23,6 +24,8 @@ import math
 
 import torch
 from torch import nn
+
+OUTPUTS = ("sigmoid", "linear")   # the decoder's last activation
 
 
 def check_batch(x, input_dim: int, *, name: str = "x", finite: bool = True) -> None:
@@ -63,9 +66,10 @@ class TiedDecoder(nn.Module):
     The encoder is held in a plain list, so its weights are neither registered twice
     (state_dict, parameters()) nor copied: gradients from both halves meet in W_l."""
 
-    def __init__(self, encoder: nn.Sequential):
+    def __init__(self, encoder: nn.Sequential, linear_output: bool = False):
         super().__init__()
         self._encoder = [encoder]                # not a submodule: no duplicate parameters
+        self.linear_output = linear_output       # True: no sigmoid after the last layer
         self.biases = nn.ParameterList(          # c_L, ..., c_1: one per decoder layer
             nn.Parameter(torch.zeros(lin.in_features))
             for lin in reversed(self._linears()))
@@ -75,8 +79,11 @@ class TiedDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = z                                    # (B, k)
-        for lin, c in zip(reversed(self._linears()), self.biases):
-            h = torch.sigmoid(h @ lin.weight + c)    # (B, n_{l-1}) = s(W_l^T h + c_l)
+        layers = list(zip(reversed(self._linears()), self.biases))
+        for i, (lin, c) in enumerate(layers):
+            h = h @ lin.weight + c               # (B, n_{l-1}) = W_l^T h + c_l
+            if not (self.linear_output and i == len(layers) - 1):
+                h = torch.sigmoid(h)
         return h                                 # (B, d)
 
     def extra_repr(self) -> str:
@@ -85,11 +92,14 @@ class TiedDecoder(nn.Module):
 
 class ContractiveAutoencoder(nn.Module):
     def __init__(self, input_dim: int = 784, hidden_dims: tuple[int, ...] = (256, 128),
-                 latent_dim: int = 64, tied: bool = False):
+                 latent_dim: int = 64, tied: bool = False, output: str = "sigmoid"):
         super().__init__()
         if not isinstance(tied, bool):
             raise ValueError(f"tied must be True or False; got {tied!r}.")
-        self.tied = tied
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}; got {output!r}. Use 'sigmoid' "
+                             f"for data in [0, 1] (pixels), 'linear' for data of any sign.")
+        self.tied, self.output = tied, output
         hidden_dims = tuple(int(h) for h in hidden_dims)
         for name, v in [("input_dim", input_dim), ("latent_dim", latent_dim),
                         *[("hidden_dims", h) for h in hidden_dims]]:
@@ -104,14 +114,15 @@ class ContractiveAutoencoder(nn.Module):
         self.encoder = nn.Sequential(*enc)
 
         if tied:
-            self.decoder = TiedDecoder(self.encoder)
+            self.decoder = TiedDecoder(self.encoder, linear_output=output == "linear")
             return
         # The decoder mirrors the encoder's widths: latent -> reversed(hidden) -> input.
         dec_sizes = [self.latent_dim, *reversed(hidden_dims), self.input_dim]
         dec = []
         for i, (n_in, n_out) in enumerate(zip(dec_sizes[:-1], dec_sizes[1:])):
             last = i == len(dec_sizes) - 2
-            dec += [nn.Linear(n_in, n_out), nn.Sigmoid() if last else nn.ReLU()]
+            out = nn.Sigmoid() if output == "sigmoid" else nn.Identity()
+            dec += [nn.Linear(n_in, n_out), out if last else nn.ReLU()]
         self.decoder = nn.Sequential(*dec)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +140,7 @@ class ContractiveAutoencoder(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"input_dim={self.input_dim}, hidden_dims={self.hidden_dims}, "
-                f"latent_dim={self.latent_dim}, tied={self.tied}")
+                f"latent_dim={self.latent_dim}, tied={self.tied}, output={self.output!r}")
 
 
 def sigmoid_mlp_linears(encoder: nn.Module) -> list[nn.Linear]:

@@ -1,0 +1,251 @@
+"""Two-dimensional toy data with an exact density, and small autoencoders trained on it.
+
+`Circle(radius, noise_std)`: points r(cos t, sin t) with t uniform on [0, 2 pi) and the radius
+r ~ N(radius, noise_std^2) truncated to r > 0. Everything it offers is exact and analytic:
+
+    p(x) = phi((r - R) / s) / (s * Phi(R / s)) / (2 pi r),     r = ||x||, R = radius, s = noise_std
+    score(x) = grad log p(x) = -((r - R) / s^2 + 1 / r) * x / r
+
+(the 1 / (2 pi r) is the polar-coordinates Jacobian). The score is what Alain & Bengio (2014,
+"What regularized auto-encoders learn from the data-generating distribution", JMLR) show a
+denoising autoencoder's r(x) - x estimates, times sigma^2, for small corruption sigma.
+
+`ToyConfig` is a frozen dataclass that keys a disk cache of 2-D autoencoders, as
+`cache.TrainConfig` does for MNIST. The model is the book's architecture scaled down: a
+2-32-16 sigmoid encoder (an over-complete code: 16 units for 2 inputs), a ReLU decoder of its
+own with a linear output (the data have both signs), trained with `training.train` on a fixed
+sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the small step lets
+a DAE fit its small displacement r(x) - x). Training runs on one CPU thread, so a toy model
+is the same whatever the machine's thread count, and takes seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .cache import atomic_save, default_cache_dir
+from .model import ContractiveAutoencoder, check_batch, check_number
+from .training import History, train
+
+TOY_VERSION = 1
+
+
+def _as_points(x) -> torch.Tensor:
+    check_batch(x, 2)
+    return x
+
+
+@dataclass(frozen=True)
+class Circle:
+    """Data on a circle of `radius` with Gaussian radial noise of std `noise_std` (see above)."""
+    radius: float = 1.0
+    noise_std: float = 0.05
+
+    def __post_init__(self):
+        check_number("radius", self.radius, positive=True)
+        check_number("noise_std", self.noise_std, positive=True)
+
+    def sample(self, n: int, generator: torch.Generator | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x (n, 2), tangent (n, 2)): points, and the unit tangent of the circle there."""
+        check_number("n", n, integer=True, positive=True)
+        t = 2 * math.pi * torch.rand(n, generator=generator, dtype=torch.float64)   # (n,)
+        r = torch.empty(0, dtype=torch.float64)
+        while len(r) < n:                       # truncation to r > 0 by rejection
+            draw = self.radius + self.noise_std * torch.randn(
+                n, generator=generator, dtype=torch.float64)
+            r = torch.cat([r, draw[draw > 0]])
+        r = r[:n]
+        u = torch.stack([torch.cos(t), torch.sin(t)], 1)            # (n, 2) unit radial
+        tangent = torch.stack([-torch.sin(t), torch.cos(t)], 1)     # (n, 2) unit tangent
+        return (r[:, None] * u).float(), tangent.float()
+
+    def log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x), (n,). -inf at the origin is avoided: p has an integrable 1/r peak there."""
+        x = _as_points(x)
+        r = x.norm(dim=1)                                           # (n,)
+        R, s = self.radius, self.noise_std
+        log_norm = (math.log(s * math.sqrt(2 * math.pi))
+                    + math.log(0.5 * math.erfc(-R / (s * math.sqrt(2)))))   # log(s sqrt(2pi) Phi)
+        return -0.5 * ((r - R) / s) ** 2 - log_norm - math.log(2 * math.pi) - torch.log(r)
+
+    def score(self, x: torch.Tensor) -> torch.Tensor:
+        """grad_x log p(x), (n, 2), in closed form (not by autograd)."""
+        x = _as_points(x)
+        r = x.norm(dim=1, keepdim=True)                             # (n, 1)
+        R, s = self.radius, self.noise_std
+        return -((r - R) / s ** 2 + 1 / r) * x / r
+
+    def distance(self, x: torch.Tensor) -> torch.Tensor:
+        """Euclidean distance to the circle of radius `radius`, (n,)."""
+        return (_as_points(x).norm(dim=1) - self.radius).abs()
+
+    def smoothed(self, sigma: float) -> "Circle":
+        """The circle blurred by N(0, sigma^2 I), APPROXIMATELY: the radial noise becomes
+        sqrt(noise_std^2 + sigma^2). Exact for a straight line; on the circle it ignores the
+        curvature, a relative error of order sigma^2 / radius^2 (tested against quadrature).
+        By Tweedie's formula the Bayes-optimal denoiser is x + sigma^2 * grad log p_sigma(x),
+        so `sigma**2 * circle.smoothed(sigma).score(x)` is what a perfect DAE learns."""
+        check_number("sigma", sigma)
+        return Circle(self.radius, math.hypot(self.noise_std, sigma))
+
+    def tangent(self, x: torch.Tensor) -> torch.Tensor:
+        """Unit tangent of the circle through x's angle, (n, 2) (counter-clockwise)."""
+        x = _as_points(x)
+        return torch.stack([-x[:, 1], x[:, 0]], 1) / x.norm(dim=1, keepdim=True)
+
+
+def angle(x: torch.Tensor) -> torch.Tensor:
+    """Polar angle of each point in [0, 2 pi), (n,)."""
+    return torch.atan2(x[..., 1], x[..., 0]) % (2 * math.pi)
+
+
+def angular_coverage(x: torch.Tensor, n_bins: int = 36) -> float:
+    """Fraction of `n_bins` equal angular sectors that hold at least one of the points x (n, 2)."""
+    check_number("n_bins", n_bins, integer=True, positive=True)
+    bins = (angle(x.reshape(-1, 2)) / (2 * math.pi) * n_bins).long().clamp(max=n_bins - 1)
+    return len(torch.unique(bins)) / n_bins
+
+
+def grid(lim: float = 1.6, n: int = 41) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A square grid over [-lim, lim]^2: (X (n, n), Y (n, n), points (n*n, 2)) for plots."""
+    check_number("lim", lim, positive=True)
+    check_number("n", n, integer=True, positive=True)
+    ticks = torch.linspace(-lim, lim, n)
+    X, Y = torch.meshgrid(ticks, ticks, indexing="xy")
+    return X, Y, torch.stack([X.reshape(-1), Y.reshape(-1)], 1)
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    radius: float = 1.0
+    data_noise_std: float = 0.05    # the Circle's radial noise
+    n_train: int = 2000             # a fixed training sample, drawn with `seed`
+    hidden_dims: tuple[int, ...] = (32,)
+    latent_dim: int = 16            # over-complete sigmoid code for a 2-d input
+    tied: bool = False              # True: decoder = transposed encoder weights
+    lam: float = 0.0                # times the batch mean of ||J_f||_F^2; the MSE is a mean
+                                    # over the 2 coordinates and the samples
+    noise_std: float = 0.0          # > 0: denoising AE (Gaussian corruption)
+    epochs: int = 100
+    decay_epochs: int = 50          # then this many more at lr / 10
+    batch_size: int = 100
+    lr: float = 1e-2
+    seed: int = 0
+
+    def __post_init__(self):
+        Circle(self.radius, self.data_noise_std)                # validates both
+        for name in ("lam", "noise_std"):
+            check_number(name, getattr(self, name))
+        for name in ("n_train", "latent_dim", "epochs", "batch_size"):
+            check_number(name, getattr(self, name), integer=True, positive=True)
+        check_number("decay_epochs", self.decay_epochs, integer=True)
+        if not isinstance(self.hidden_dims, tuple):
+            raise ValueError(f"hidden_dims must be a tuple of ints; got {self.hidden_dims!r}.")
+        check_number("lr", self.lr, positive=True)
+
+    def key(self) -> str:
+        blob = json.dumps({"version": TOY_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def filename(self) -> str:
+        return f"toy-circle-lam{self.lam:g}-noise{self.noise_std:g}-{self.key()}.pt"
+
+    def circle(self) -> Circle:
+        return Circle(self.radius, self.data_noise_std)
+
+    def data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training sample (x (n_train, 2), tangent (n_train, 2)), the same on every call."""
+        return self.circle().sample(self.n_train, torch.Generator().manual_seed(self.seed))
+
+
+def _build(config: ToyConfig) -> ContractiveAutoencoder:
+    torch.manual_seed(config.seed)
+    return ContractiveAutoencoder(2, config.hidden_dims, config.latent_dim, tied=config.tied,
+                                  output="linear")
+
+
+def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bool = False
+                ) -> tuple[ContractiveAutoencoder, History]:
+    """The 2-D autoencoder `config` describes, on the CPU, from the cache when it is there."""
+    if not isinstance(config, ToyConfig):
+        raise TypeError(f"config must be a cae_lib.toy.ToyConfig; got {type(config).__name__}.")
+    path = Path(cache_dir or default_cache_dir()) / config.filename()
+    if path.exists():
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            if payload.get("config") != json.dumps(asdict(config)):
+                raise ValueError("it was written for another configuration")
+            model = _build(config)
+            model.load_state_dict(payload["state_dict"])
+            return model.eval(), History(**payload["history"])
+        except Exception as err:  # corrupt, truncated, foreign or stale: retrain
+            warnings.warn(f"ignoring toy model cache file {path}: {err}. Retraining.",
+                          RuntimeWarning, stacklevel=2)
+    x, _ = config.data()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)                     # the same model on every machine
+    try:
+        model = _build(config)
+        history = History()
+        for i, (epochs, lr) in enumerate([(config.epochs, config.lr),
+                                          (config.decay_epochs, config.lr / 10)]):
+            if epochs:
+                part = train(model, x, lam=config.lam, noise_std=config.noise_std,
+                             epochs=epochs, batch_size=config.batch_size, lr=lr,
+                             seed=config.seed + i, device="cpu", progress=progress)
+                for name in ("recon", "penalty", "total", "seconds"):
+                    getattr(history, name).extend(getattr(part, name))
+    finally:
+        torch.set_num_threads(threads)
+    atomic_save({"config": json.dumps(asdict(config)), "version": TOY_VERSION,
+                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                 "history": asdict(history)}, path)
+    return model.eval(), history
+
+
+# ---- measures on the circle ------------------------------------------------------------
+
+def normal_tangent_ratio(jac: torch.Tensor, x: torch.Tensor, tangent: torch.Tensor
+                         ) -> torch.Tensor:
+    """||J n|| / ||J t|| per point, (B,), for Jacobians jac (B, m, 2) at points x (B, 2) with
+    unit tangents t (B, 2) and unit normals n = x / ||x||. Scale-free: J -> cJ leaves it."""
+    n = x / x.norm(dim=1, keepdim=True)                                   # (B, 2)
+    along = torch.einsum("bmd,bd->bm", jac, tangent).norm(dim=1)          # (B,)
+    across = torch.einsum("bmd,bd->bm", jac, n).norm(dim=1)               # (B,)
+    return across / along
+
+
+def tangent_angle(jac: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+    """Angle in degrees, in [0, 90], between the top right-singular vector of each Jacobian
+    (B, m, 2) and the true tangent (B, 2): the direction the code is most sensitive to."""
+    v1 = torch.linalg.svd(jac.double()).Vh[:, 0, :]                      # (B, 2)
+    cos = (v1 * tangent.double()).sum(1).abs().clamp(max=1.0)
+    return torch.rad2deg(torch.acos(cos)).float()
+
+
+def agreement(v: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cosine, relative error ||v - ref|| / ||ref||) per row of two (B, 2) vector fields."""
+    cos = torch.nn.functional.cosine_similarity(v, ref, dim=1)
+    return cos, (v - ref).norm(dim=1) / ref.norm(dim=1)
+
+
+def band(circle: Circle, n: int, lo: float, hi: float, generator=None) -> torch.Tensor:
+    """n points (n, 2) whose distance to the circle lies in [lo, hi), uniform in angle and
+    in signed distance (half inside, half outside)."""
+    check_number("lo", lo)
+    check_number("hi", hi, positive=True)
+    if not (lo < hi < circle.radius):
+        raise ValueError(f"need lo < hi < radius; got lo={lo}, hi={hi}, "
+                         f"radius={circle.radius}.")
+    t = 2 * math.pi * torch.rand(n, generator=generator)
+    d = lo + (hi - lo) * torch.rand(n, generator=generator)
+    sign = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    r = circle.radius + sign * d
+    return torch.stack([r * torch.cos(t), r * torch.sin(t)], 1)

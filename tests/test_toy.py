@@ -1,0 +1,178 @@
+"""cae_lib.toy: the circle's exact density and score, its measures, and the toy model cache."""
+import math
+import warnings
+
+import pytest
+import torch
+
+import cae_lib as cl
+from cae_lib.toy import (Circle, ToyConfig, agreement, angular_coverage, band, grid,
+                         normal_tangent_ratio, tangent_angle, toy_trained)
+
+
+def points(n=50, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return (0.3 + 1.2 * torch.rand(n, 1, generator=g, dtype=dtype)) * torch.nn.functional.normalize(
+        torch.randn(n, 2, generator=g, dtype=dtype), dim=1)
+
+
+def test_score_matches_finite_differences_of_log_density():
+    c = Circle(radius=1.0, noise_std=0.1)
+    x = points()
+    h = 1e-6
+    fd = torch.stack([(c.log_density(x + h * e) - c.log_density(x - h * e)) / (2 * h)
+                      for e in torch.eye(2, dtype=torch.float64)], 1)     # (n, 2)
+    assert torch.allclose(c.score(x), fd, rtol=1e-6, atol=1e-6)
+
+
+def test_score_matches_autograd_of_log_density():
+    c = Circle(radius=0.7, noise_std=0.05)
+    x = points(seed=3).requires_grad_(True)
+    (g,) = torch.autograd.grad(c.log_density(x).sum(), x)
+    assert torch.allclose(c.score(x.detach()), g, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("radius,noise_std", [(1.0, 0.05), (1.0, 0.3), (0.5, 0.2)])
+def test_density_integrates_to_one(radius, noise_std):
+    c = Circle(radius, noise_std)
+    lim, n = radius + 8 * noise_std, 1200                     # even: no point at the origin,
+    _, _, pts = grid(lim, n)                                  # where p has a 1/r peak
+    pts = pts.double()
+    cell = (2 * lim / (n - 1)) ** 2
+    total = float(c.log_density(pts).exp().sum() * cell)
+    assert abs(total - 1.0) < 2e-3, total
+
+
+def test_samples_follow_the_density():
+    c = Circle(radius=1.0, noise_std=0.1)
+    x, tangent = c.sample(20_000, torch.Generator().manual_seed(0))
+    assert x.shape == tangent.shape == (20_000, 2)
+    r = x.double().norm(dim=1)
+    se = 0.1 / math.sqrt(len(r))
+    assert abs(float(r.mean()) - 1.0) < 4 * se
+    assert abs(float(r.std()) - 0.1) < 0.005
+    assert torch.allclose(tangent.norm(dim=1), torch.ones(len(x)), atol=1e-6)
+    assert float((tangent * x).sum(1).abs().max()) < 1e-5   # tangent is perpendicular to x
+    assert torch.allclose(tangent, c.tangent(x), atol=1e-5)
+    assert angular_coverage(x) == 1.0
+
+
+def test_sampling_is_deterministic_under_a_seeded_generator():
+    c = Circle()
+    a = c.sample(100, torch.Generator().manual_seed(7))
+    b = c.sample(100, torch.Generator().manual_seed(7))
+    d = c.sample(100, torch.Generator().manual_seed(8))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], d[0])
+
+
+def test_truncation_keeps_every_radius_positive():
+    x, _ = Circle(radius=0.1, noise_std=0.2).sample(5000, torch.Generator().manual_seed(0))
+    assert len(x) == 5000 and bool((x.norm(dim=1) > 0).all())
+
+
+def test_distance_and_band():
+    c = Circle(radius=2.0, noise_std=0.1)
+    x = torch.tensor([[2.5, 0.0], [0.0, -1.0], [0.0, 2.0]])
+    assert torch.allclose(c.distance(x), torch.tensor([0.5, 1.0, 0.0]))
+    b = band(c, 500, 0.1, 0.3, torch.Generator().manual_seed(0))
+    d = c.distance(b)
+    assert bool(((d >= 0.1 - 1e-6) & (d < 0.3 + 1e-6)).all())
+    assert 0.3 < float((b.norm(dim=1) > 2.0).float().mean()) < 0.7     # both sides
+
+
+def test_smoothed_matches_tweedie_by_quadrature():
+    """sigma^2 * score of the smoothed circle vs E[x | x + sigma e] - x by quadrature."""
+    c, sigma = Circle(1.0, 0.05), 0.1
+    rho = torch.linspace(0.5, 1.5, 801, dtype=torch.float64)
+    th = torch.arange(720, dtype=torch.float64) * 2 * math.pi / 720
+    Y = (rho[:, None, None] * torch.stack([th.cos(), th.sin()], -1)[None]).reshape(-1, 2)
+    logw = (-0.5 * ((rho - 1.0) / 0.05) ** 2)[:, None].expand(801, 720).reshape(-1)
+    x = band(c, 40, 0.02, 0.25, torch.Generator().manual_seed(1)).double()
+    logk = -0.5 * ((x[:, None] - Y[None]) ** 2).sum(-1) / sigma ** 2 + logw
+    denoised = torch.softmax(logk, 1) @ Y                             # (40, 2)
+    cos, rel = agreement(sigma ** 2 * c.smoothed(sigma).score(x), denoised - x)
+    assert float(cos.min()) > 0.999
+    assert float(rel.median()) < 0.05, float(rel.median())
+
+
+def test_ratio_and_angle_are_scale_free_and_right():
+    x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    t = Circle().tangent(x)                                   # (0, 1) and (-1, 0)
+    n = x / x.norm(dim=1, keepdim=True)
+    tangent_only = torch.einsum("bi,bj->bij", t, t)           # J = t t^T: blind to the normal
+    assert torch.allclose(normal_tangent_ratio(tangent_only, x, t), torch.zeros(2))
+    assert torch.allclose(tangent_angle(tangent_only, t), torch.zeros(2), atol=1e-3)
+    J = 3 * tangent_only + 0.5 * torch.einsum("bi,bj->bij", n, n)   # (B, 2, 2)
+    for c in (1e-3, 1.0, 50.0):
+        assert torch.allclose(normal_tangent_ratio(c * J, x, t), torch.full((2,), 0.5 / 3))
+    normal_only = torch.einsum("bi,bj->bij", n, n)
+    assert torch.allclose(tangent_angle(normal_only, t), torch.full((2,), 90.0), atol=1e-3)
+
+
+def test_angular_coverage():
+    four = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    assert angular_coverage(four, n_bins=4) == 1.0
+    assert angular_coverage(four[:1].repeat(10, 1)) == pytest.approx(1 / 36)
+
+
+@pytest.mark.parametrize("bad", [dict(radius=-1.0), dict(noise_std=0.0),
+                                 dict(noise_std=float("nan")), dict(radius="1")])
+def test_circle_rejects_bad_parameters(bad):
+    with pytest.raises(ValueError):
+        Circle(**bad)
+
+
+def test_clear_errors_for_bad_points():
+    c = Circle()
+    with pytest.raises(ValueError, match=r"shape \(B, 2\)"):
+        c.score(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="positive int"):
+        c.sample(-3)
+    with pytest.raises(ValueError, match="lo < hi < radius"):
+        band(c, 10, 0.5, 2.0)
+
+
+def test_toy_config_validates():
+    with pytest.raises(ValueError, match="noise_std"):
+        ToyConfig(noise_std=-0.1)
+    with pytest.raises(ValueError, match="lam"):
+        ToyConfig(lam=-1.0)
+    with pytest.raises(ValueError, match="hidden_dims"):
+        ToyConfig(hidden_dims=[32])
+    assert ToyConfig(lam=0.1).key() != ToyConfig(lam=0.2).key()
+
+
+def test_toy_trained_caches_reloads_and_is_reproducible(tmp_path):
+    cfg = ToyConfig(lam=0.1, epochs=3, decay_epochs=1, n_train=300)
+    m1, h1 = toy_trained(cfg, cache_dir=tmp_path / "a")
+    assert len(h1.recon) == 4 and all(math.isfinite(v) for v in h1.recon)
+    files = list((tmp_path / "a").glob("toy-circle-*.pt"))
+    assert len(files) == 1
+    m2, _ = toy_trained(cfg, cache_dir=tmp_path / "a")         # from the cache
+    m3, _ = toy_trained(cfg, cache_dir=tmp_path / "b")         # trained again
+    for a, b, c in zip(m1.state_dict().values(), m2.state_dict().values(),
+                       m3.state_dict().values()):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    files[0].write_bytes(b"garbage")
+    with pytest.warns(RuntimeWarning, match="ignoring toy model cache"):
+        m4, _ = toy_trained(cfg, cache_dir=tmp_path / "a")
+    assert torch.equal(next(iter(m4.state_dict().values())), next(iter(m1.state_dict().values())))
+    with pytest.raises(TypeError, match="ToyConfig"):
+        toy_trained(cl.TrainConfig())
+
+
+def test_linear_output_model():
+    m = cl.ContractiveAutoencoder(2, (8,), 4, output="linear")
+    x = torch.tensor([[-3.0, 5.0]])
+    x_hat, _ = m(x)
+    assert x_hat.shape == (1, 2)
+    with torch.no_grad():
+        m.decoder[-2].bias.fill_(-7.0)                        # outside (0, 1): no sigmoid
+    assert float(m(x)[0].detach().min()) < -1.0
+    t = cl.ContractiveAutoencoder(2, (), 4, tied=True, output="linear")
+    z = t.encode(x)
+    W = t.encoder[0].weight
+    assert torch.allclose(t.decode(z), z @ W + t.decoder.biases[0])
+    with pytest.raises(ValueError, match="output must be one of"):
+        cl.ContractiveAutoencoder(2, (), 4, output="relu")
