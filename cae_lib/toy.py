@@ -230,6 +230,13 @@ def tangent_angle(jac: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.acos(cos)).float()
 
 
+def reconstruction_jacobian(model, x: torch.Tensor) -> torch.Tensor:
+    """The full Jacobian of the reconstruction, d x_hat / d x, (B, d, d), by torch.func."""
+    check_batch(x, model.input_dim)
+    r = lambda xb: model(xb[None])[0][0]                               # noqa: E731
+    return torch.func.vmap(torch.func.jacrev(r))(x).detach()
+
+
 def agreement(v: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(cosine, relative error ||v - ref|| / ||ref||) per row of two (B, 2) vector fields."""
     cos = torch.nn.functional.cosine_similarity(v, ref, dim=1)

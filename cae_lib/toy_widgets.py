@@ -43,27 +43,29 @@ def toy_view(model, x: torch.Tensor, tangent: torch.Tensor, lim: float = 1.6,
 
 def draw_contraction(ax, view: ToyView, circle: Circle, title: str = "",
                      n_arrows: int = 48, colorbar: bool = True):
-    """Heat map of ||J_f(x)||_F / median on the data (log scale), the circle, and at n_arrows
-    data points the top right-singular vector of J_f (black) over the true tangent (orange)."""
+    """Heat map of ||J_f(x)||_F / median on the data (log scale, 0.4 to 2.5), the circle, and
+    at n_arrows data points the top right-singular vector of J_f (black, thin) over the true
+    tangent (orange, wide). Singular vectors have no sign: arrows may point either way."""
     import matplotlib.colors as mcolors
     import numpy as np
 
     L = view.lim
     im = ax.imshow(view.heat.numpy(), origin="lower", extent=(-L, L, -L, L), cmap="viridis",
-                   norm=mcolors.LogNorm(vmin=0.05, vmax=5.0))
+                   norm=mcolors.LogNorm(vmin=0.4, vmax=2.5))
     t = np.linspace(0, 2 * np.pi, 200)
     ax.plot(circle.radius * np.cos(t), circle.radius * np.sin(t), "w--", lw=0.8)
     idx = torch.linspace(0, len(view.x) - 1, n_arrows).long()
     p, v = view.x[idx].numpy(), view.v1[idx].numpy()
     tang = circle.tangent(view.x[idx]).numpy()
-    kw = dict(angles="xy", scale_units="xy", scale=6, pivot="mid", width=0.006)
-    ax.quiver(p[:, 0], p[:, 1], tang[:, 0], tang[:, 1], color="orange", **kw)
-    ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color="black", **kw)
+    kw = dict(angles="xy", scale_units="xy", scale=6, pivot="mid")
+    ax.quiver(p[:, 0], p[:, 1], tang[:, 0], tang[:, 1], color="orange", width=0.014,
+              headwidth=2, headlength=2, headaxislength=2, **kw)
+    ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color="black", width=0.005, **kw)
     ax.set(xlim=(-L, L), ylim=(-L, L), aspect="equal", xticks=[], yticks=[])
     ax.set_title(f"{title}\nratio {view.ratio.median():.2f}, angle "
                  f"{view.angle.median():.1f}°", fontsize=9)
     if colorbar:
-        plt.colorbar(im, ax=ax, fraction=0.046, label="‖J_f(x)‖ / median on data")
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, label="‖J_f(x)‖ / median on data")
     return im
 
 
@@ -116,6 +118,17 @@ class ToyExplorer:
         except ImportError:
             pass
         return W.VBox([self.slider, self.out])
+
+
+def frame_slider(anim, alt: str):
+    """matplotlib's kernel-free frame slider as HTML, with an alt text for its frames and
+    without its link to a web font, so that it works offline."""
+    import re
+
+    from IPython.display import HTML
+
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*">', "", anim.to_jshtml())
+    return HTML(html.replace("<img ", f'<img alt="{alt}" ', 1))
 
 
 def toy_animation(views: dict[float, ToyView], circle: Circle):
