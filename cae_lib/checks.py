@@ -109,3 +109,52 @@ def check_one_layer_penalty(fn, tol: float = 1e-6, seed: int = 0, verbose: bool 
         exacts.append(float(jacobian_penalty(model, x, "autograd").detach()))
         names.append(name)
     return _compare(values, exacts, names, tol, verbose)
+
+
+def mixture_circles():
+    """The two-ring mixture of chapter 4b's exercise: weights 1/2 and 1/2 on
+    Circle(0.6, 0.1) and Circle(1.4, 0.1)."""
+    from .toy import Circle
+    return Circle(0.6, 0.1), Circle(1.4, 0.1)
+
+
+def check_mixture_score(score_fn, verbose: bool = True) -> bool:
+    """Check a function x (n, 2) -> (n, 2) that should return grad log p(x) for the mixture
+    p = (p1 + p2) / 2 of `mixture_circles()`, against float64 autograd of log p at 400 points
+    between the rings and around them. Recognises the two usual wrong answers."""
+    from .toy import band
+    c1, c2 = mixture_circles()
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([band(c1, 200, 0.0, 0.5, g), band(c2, 200, 0.0, 0.5, g)]).double()
+    x.requires_grad_(True)
+    logp = torch.logaddexp(c1.log_density(x), c2.log_density(x)) - torch.log(torch.tensor(2.0))
+    (exact,) = torch.autograd.grad(logp.sum(), x)
+    x = x.detach()
+    try:
+        got = torch.as_tensor(score_fn(x.clone()), dtype=torch.float64)
+    except NotImplementedError:
+        print("Not yet: your answer here (the function still raises NotImplementedError).")
+        return False
+    if got.shape != exact.shape:
+        print(f"Not yet: your function returned shape {tuple(got.shape)}; it must return "
+              f"(n, 2) for x of shape (n, 2), one score vector per point.")
+        return False
+    rel = float(((got - exact).norm(dim=1) / exact.norm(dim=1).clamp_min(1e-12)).max())
+    ok = rel < 1e-6
+    if verbose:
+        if ok:
+            print(f"Correct: your score matches autograd of log p at all 400 points "
+                  f"(largest relative error {rel:.1e}).")
+        else:
+            s1, s2 = c1.score(x), c2.score(x)
+            hint = ("the score of a mixture is NOT a fixed mix of the two scores: weight "
+                    "each by the posterior w_i(x) = p_i(x) / (p_1(x) + p_2(x)), which "
+                    "changes from point to point")
+            if torch.allclose(got, (s1 + s2) / 2) or torch.allclose(got, s1 + s2):
+                pass
+            elif rel < 1e-2:
+                hint = "you are close: compute the weights in log space (torch.logsumexp)"
+            else:
+                hint += "; check your weights sum to 1 at every point"
+            print(f"Not yet: the largest relative error is {rel:.3g}.\nHint: {hint}.")
+    return ok

@@ -58,3 +58,25 @@ def test_one_layer_check_accepts_rifai_and_rejects_wrong_forms():
         return (h ** 2 @ W.pow(2).sum(1)).mean()
     for wrong in (shortcut, unsquared, wrong_derivative):
         assert not check_one_layer_penalty(wrong, verbose=False), wrong.__name__
+
+
+def test_check_mixture_score_accepts_right_rejects_wrong(capsys):
+    from cae_lib.checks import check_mixture_score, mixture_circles
+    c1, c2 = mixture_circles()
+
+    def right(x):
+        w1 = torch.sigmoid(c1.log_density(x) - c2.log_density(x))[:, None]
+        return w1 * c1.score(x) + (1 - w1) * c2.score(x)
+
+    assert check_mixture_score(right)
+    assert "Correct" in capsys.readouterr().out
+    assert not check_mixture_score(lambda x: (c1.score(x) + c2.score(x)) / 2)
+    assert "posterior" in capsys.readouterr().out
+    assert not check_mixture_score(lambda x: c1.score(x) + c2.score(x))
+    assert not check_mixture_score(lambda x: c1.score(x)[:, :1])
+    assert "shape" in capsys.readouterr().out
+
+    def stub(x):
+        raise NotImplementedError("your answer here")
+    assert not check_mixture_score(stub)
+    assert "your answer here" in capsys.readouterr().out
