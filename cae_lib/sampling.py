@@ -7,13 +7,17 @@ process for sampling contractive auto-encoders", ICML). One step from x (B, d):
     dz = J_f(x) J_f(x)^T eps,  eps ~ N(0, noise_std^2 I_k)
     x' = g(z + dz)
 
-To first order, J_f J_f^T eps is the change of code caused by the input step J_f^T eps: a step
-whose covariance noise_std^2 J_f^T J_f is large along the directions the encoder is sensitive
-to (its leading right-singular vectors, the learned tangents) and small across them.
+To first order, J_f J_f^T eps is the change of code caused by the input step J_f^T eps, so
+x' ~ r(x + J_f^T eps): corrupt along the directions the encoder is sensitive to (covariance
+noise_std^2 J_f^T J_f: its leading right-singular vectors, the learned tangents), then
+reconstruct. If the code is rescaled, z -> c z with the decoder compensating, the code step
+scales as c^2 and the input step as c: noise_std is not comparable between models.
 
 method="dae": the corrupt-and-denoise chain of a denoising autoencoder, x' = r(x + noise_std e),
-e ~ N(0, I_d), whose stationary law approximates the data distribution for a good DAE
-(Bengio, Yao, Alain & Vincent 2013, "Generalized denoising auto-encoders as generative models").
+e ~ N(0, I_d). It is the deterministic-mean version of the chain of Bengio, Yao, Alain &
+Vincent (2013, "Generalized denoising auto-encoders as generative models"), whose guarantee
+(stationary law close to the data's) needs a SAMPLE from P(x | x_tilde) at the training noise;
+taking the mean r(x_tilde) instead contracts the chain onto the data.
 
 Both are computed with torch.func (vjp and jvp; the Jacobian is never formed) and return the
 whole chain, (n_steps + 1, B, d), element 0 being x0.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import torch
 from torch.func import jvp, vjp
 
+from .denoising import _quiet_forward_ad
 from .model import check_batch, check_number
 from .penalties import _encoder_fn
 
@@ -39,7 +44,8 @@ def cae_step(model, x: torch.Tensor, noise_std: float, generator=None) -> torch.
     z, pullback = vjp(f, x)                                   # z: (B, k)
     eps = noise_std * _noise(z.shape, z, generator)           # (B, k)
     (jt_eps,) = pullback(eps)                                 # (B, d) = J^T eps, per sample
-    _, dz = jvp(f, (x,), (jt_eps,))                           # (B, k) = J J^T eps
+    with _quiet_forward_ad():
+        _, dz = jvp(f, (x,), (jt_eps,))                       # (B, k) = J J^T eps
     return model.decode(z + dz).detach()
 
 

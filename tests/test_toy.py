@@ -81,19 +81,41 @@ def test_distance_and_band():
     assert 0.3 < float((b.norm(dim=1) > 2.0).float().mean()) < 0.7     # both sides
 
 
-def test_smoothed_matches_tweedie_by_quadrature():
-    """sigma^2 * score of the smoothed circle vs E[x | x + sigma e] - x by quadrature."""
+def test_denoiser_matches_brute_force_quadrature():
+    """E[x0 | x0 + sigma e = x] by the 1-D Bessel form vs a 2-D polar-grid posterior mean."""
     c, sigma = Circle(1.0, 0.05), 0.1
-    rho = torch.linspace(0.5, 1.5, 801, dtype=torch.float64)
-    th = torch.arange(720, dtype=torch.float64) * 2 * math.pi / 720
+    rho = torch.linspace(1e-4, 2.2, 1500, dtype=torch.float64)
+    th = torch.arange(1440, dtype=torch.float64) * 2 * math.pi / 1440
     Y = (rho[:, None, None] * torch.stack([th.cos(), th.sin()], -1)[None]).reshape(-1, 2)
-    logw = (-0.5 * ((rho - 1.0) / 0.05) ** 2)[:, None].expand(801, 720).reshape(-1)
-    x = band(c, 40, 0.02, 0.25, torch.Generator().manual_seed(1)).double()
+    logw = (-0.5 * ((rho - 1.0) / 0.05) ** 2)[:, None].expand(1500, 1440).reshape(-1)
+    x = band(c, 12, 0.02, 0.6, torch.Generator().manual_seed(5)).double()
     logk = -0.5 * ((x[:, None] - Y[None]) ** 2).sum(-1) / sigma ** 2 + logw
-    denoised = torch.softmax(logk, 1) @ Y                             # (40, 2)
-    cos, rel = agreement(sigma ** 2 * c.smoothed(sigma).score(x), denoised - x)
-    assert float(cos.min()) > 0.999
-    assert float(rel.median()) < 0.05, float(rel.median())
+    brute = torch.softmax(logk, 1) @ Y                                 # (12, 2)
+    assert torch.allclose(c.denoiser(x, sigma), brute, atol=1e-9)
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.05, 0.025])
+def test_smoothed_approximates_the_exact_tweedie_score(sigma):
+    c = Circle(1.0, 0.05)
+    g = torch.Generator().manual_seed(1)
+    for lo, hi in ((0.05, 0.25), (0.4, 0.7)):
+        x = band(c, 200, lo, hi, g).double()
+        exact = c.denoiser(x, sigma) - x                      # sigma^2 grad log p_sigma
+        cos, rel = agreement(sigma ** 2 * c.smoothed(sigma).score(x), exact)
+        assert float(cos.min()) > 0.999
+        assert float(rel.median()) < 0.05, (sigma, lo, float(rel.median()))
+
+
+def test_tweedie_score_tends_to_the_score_as_sigma_shrinks():
+    c = Circle(1.0, 0.05)
+    x = band(c, 200, 0.05, 0.25, torch.Generator().manual_seed(3)).double()
+    errs = []
+    for sigma in (0.05, 0.02, 0.005):
+        _, rel = agreement((c.denoiser(x, sigma) - x) / sigma ** 2, c.score(x))
+        errs.append(float(rel.median()))
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 0.02, errs
+    with pytest.raises(ValueError, match="sigma"):
+        c.denoiser(x, 0.0)
 
 
 def test_ratio_and_angle_are_scale_free_and_right():
