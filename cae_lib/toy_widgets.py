@@ -112,11 +112,8 @@ class ToyExplorer:
     def show(self):
         import ipywidgets as W
 
-        try:                                     # Colab renders ipywidgets 8 only with this switch
-            from google.colab import output      # type: ignore[import-not-found]
-            output.enable_custom_widget_manager()
-        except ImportError:
-            pass
+        from .widgets import enable_colab_widgets
+        enable_colab_widgets()
         return W.VBox([self.slider, self.out])
 
 

@@ -165,6 +165,15 @@ def draw(fig, data: SweepData, mode: str, lam: float, noise: float) -> None:
                  f"{probe_txt}", fontsize=9)
 
 
+def enable_colab_widgets() -> None:
+    """Colab renders ipywidgets 8 only after this switch; elsewhere it does nothing."""
+    try:
+        from google.colab import output          # type: ignore[import-not-found]
+        output.enable_custom_widget_manager()
+    except ImportError:
+        pass
+
+
 class Explorer:
     """Live explorer: `Explorer(data).show()` in Jupyter or Colab (needs a running kernel)."""
 
@@ -196,11 +205,7 @@ class Explorer:
     def show(self):
         import ipywidgets as W
 
-        try:                                     # Colab renders ipywidgets 8 only with this switch
-            from google.colab import output      # type: ignore[import-not-found]
-            output.enable_custom_widget_manager()
-        except ImportError:
-            pass
+        enable_colab_widgets()
         return W.VBox([self.mode, W.HBox([self.lam_slider, self.noise_slider]), self.out])
 
 
