@@ -7,7 +7,15 @@ torch.load(weights_only=True). A file that is corrupt, foreign, stale or non-fin
 reported with a warning and retrained, never trusted.
 
 Cache folder: env CAE_CACHE_DIR, else .cache/models in the repository checkout,
-else ~/.cache/cae_book/models.
+else ~/.cache/cae_book/models. `make cache` (cae_lib.catalog) fills it with every model the book
+uses.
+
+Read-only mode, for a cache shared by a class (a teacher runs `make cache` and copies the folder
+to a shared drive; students set CAE_CACHE_DIR to it): env CAE_CACHE_READONLY=1, or automatically
+when the folder (or, if it is missing, its nearest existing parent) is not writable. Cached
+models load as usual and nothing is ever written: no model file, no temporary file, no folder.
+A model that is missing or unusable is trained in memory, with one warning that names it and the
+fix, and kept in memory for the rest of the session (the process), so it trains once.
 """
 from __future__ import annotations
 
@@ -70,13 +78,56 @@ def default_cache_dir() -> Path:
     return repo / ".cache" / "models" if repo else Path.home() / ".cache" / "cae_book" / "models"
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def readonly_reason(cache_dir=None) -> str | None:
+    """Why the cache folder must not be written to, or None when it may be."""
+    flag = os.environ.get("CAE_CACHE_READONLY", "").strip().lower()
+    if flag not in _TRUE + _FALSE:
+        raise ValueError(f"CAE_CACHE_READONLY={os.environ['CAE_CACHE_READONLY']!r} is not "
+                         f"understood; set it to 1 (a shared, read-only model cache) or 0, or "
+                         f"unset it.")
+    folder = Path(cache_dir or default_cache_dir()).absolute()
+    if flag in _TRUE:
+        return "CAE_CACHE_READONLY is set"
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
+_IN_MEMORY: dict[str, dict] = {}   # path -> payload of a model a read-only cache could not hold
+
+
+def remember(path: Path, payload: dict) -> None:
+    """Keep a model trained in read-only mode for the rest of the session."""
+    _IN_MEMORY[str(Path(path).absolute())] = payload
+
+
+def recall(path: Path) -> dict | None:
+    return _IN_MEMORY.get(str(Path(path).absolute()))
+
+
+def warn_readonly_miss(path: Path, why: str, reason: str, stacklevel: int = 3) -> None:
+    """The one warning of a read-only cache that lacks a usable model (see the docstring)."""
+    warnings.warn(
+        f"the model cache {path.parent} is read-only ({reason}) and {path.name} is {why}: "
+        f"training it in memory for this session only, nothing is saved (minutes for an "
+        f"MNIST model). To fix it, ask whoever set up the shared cache (the teacher) to run "
+        f"`make cache` with CAE_CACHE_DIR pointing at it, or unset CAE_CACHE_READONLY, or "
+        f"point CAE_CACHE_DIR at a writable folder of your own.",
+        RuntimeWarning, stacklevel=stacklevel)
+
+
 def build_model(config: TrainConfig) -> ContractiveAutoencoder:
     torch.manual_seed(config.seed)
     return ContractiveAutoencoder(784, config.hidden_dims, config.latent_dim, tied=config.tied)
 
 
-def _load(path: Path, config: TrainConfig):
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+def _load(path: Path, config: TrainConfig, payload: dict | None = None):
+    if payload is None:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
     if (not isinstance(payload, dict) or payload.get("version") != CACHE_VERSION
             or payload.get("config") != json.dumps(asdict(config))):
         raise ValueError("it was written for another configuration or library version")
@@ -87,17 +138,23 @@ def _load(path: Path, config: TrainConfig):
     return model, History(**payload["history"])
 
 
+def _payload(config: TrainConfig, model, history: History) -> dict:
+    return {"config": json.dumps(asdict(config)), "version": CACHE_VERSION,
+            "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            "history": asdict(history)}
+
+
 def _save(path: Path, config: TrainConfig, model, history: History) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"config": json.dumps(asdict(config)), "version": CACHE_VERSION,
-               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "history": asdict(history)}
-    atomic_save(payload, path)
+    atomic_save(_payload(config, model, history), path)
 
 
-def atomic_save(obj, path: Path) -> None:
-    """torch.save to a temporary name, then rename: a reader never sees a half-written file."""
+def atomic_save(obj, path: Path) -> bool:
+    """torch.save to a temporary name, then rename: a reader never sees a half-written file.
+    Every write to the cache goes through here: in read-only mode (`readonly_reason`) it writes
+    nothing, creates no folder, and returns False; otherwise True."""
     path = Path(path)
+    if readonly_reason(path.parent):
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
@@ -105,6 +162,7 @@ def atomic_save(obj, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return True
 
 
 def cached_path(config: TrainConfig, cache_dir=None) -> Path:
@@ -119,18 +177,30 @@ def trained(config: TrainConfig = TrainConfig(), *, device=None, progress: bool 
         raise TypeError(f"config must be a cae_lib.TrainConfig; got {type(config).__name__}.")
     device = torch.device(device) if device is not None else default_device()
     path = cached_path(config, cache_dir)
+    readonly = readonly_reason(path.parent)
+    if readonly and recall(path) is not None:                # trained earlier this session
+        model, history = _load(path, config, recall(path))
+        return model.to(device).eval(), history
+    why = "missing"
     if path.exists():
         try:
             model, history = _load(path, config)
             return model.to(device).eval(), history
         except Exception as err:  # corrupt, truncated, foreign or stale: retrain
-            warnings.warn(f"ignoring model cache file {path}: {err}. Retraining and "
-                          f"overwriting it.", RuntimeWarning, stacklevel=2)
+            why = f"unusable ({err})"
+            if not readonly:
+                warnings.warn(f"ignoring model cache file {path}: {err}. Retraining and "
+                              f"overwriting it.", RuntimeWarning, stacklevel=2)
+    if readonly:
+        warn_readonly_miss(path, why, readonly)
     data = load_mnist(n_train=config.n_train, n_test=1, dataset=config.dataset)
     model = build_model(config)
     history = train(model, data.x_train, lam=config.lam, noise_std=config.noise_std,
                     penalty=config.penalty, epochs=config.epochs, batch_size=config.batch_size,
                     lr=config.lr, seed=config.seed, device=device, progress=progress,
                     loss=config.loss)
-    _save(path, config, model, history)
+    if readonly:
+        remember(path, _payload(config, model, history))
+    else:
+        _save(path, config, model, history)
     return model.eval(), history

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 import warnings
 from dataclasses import asdict, dataclass, fields
 
@@ -110,16 +111,24 @@ def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
 SCORES_VERSION = 3   # bump when `score` changes what it measures
 
 
+PROBE_SPLITS = (20_000, 10_000, 10_000)   # probe_data()'s train, validation, test sizes
+
+
+def scores_path(config: TrainConfig, splits=PROBE_SPLITS, cache_dir=None, **kw) -> Path:
+    """Where `scored` keeps the scores of `config` for probe splits of these sizes."""
+    blob = json.dumps([SCORES_VERSION, config.key(), *splits, sorted(kw.items())])
+    tag = hashlib.sha256(blob.encode()).hexdigest()[:10]
+    path = cached_path(config, cache_dir)
+    return path.with_name(path.stem + f"-scores-{tag}.pt")
+
+
 def scored(config: TrainConfig, data: ProbeData, *, device=None, progress: bool = True,
            cache_dir=None, **kw) -> Scores:
     """score(trained(config)), kept next to the model in the cache, so chapters 3, 6 and 7 probe
     each model once. Keyed by the model's key, the split sizes, score's arguments and
     SCORES_VERSION; read with weights_only=True, anything unreadable is recomputed."""
-    blob = json.dumps([SCORES_VERSION, config.key(), len(data.x_train), len(data.x_val),
-                       len(data.x_test), sorted(kw.items())])
-    tag = hashlib.sha256(blob.encode()).hexdigest()[:10]
-    path = cached_path(config, cache_dir)
-    path = path.with_name(path.stem + f"-scores-{tag}.pt")
+    path = scores_path(config, (len(data.x_train), len(data.x_val), len(data.x_test)),
+                       cache_dir, **kw)
     if path.exists():
         try:
             d = torch.load(path, map_location="cpu", weights_only=True)

@@ -16,7 +16,9 @@ denoising autoencoder's r(x) - x estimates, times sigma^2, for small corruption 
 own with a linear output (the data have both signs), trained with `training.train` on a fixed
 sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the small step lets
 a DAE fit its small displacement r(x) - x). Training runs on one CPU thread, so a toy model
-is the same whatever the machine's thread count, and takes seconds.
+is the same whatever the machine's thread count, and takes seconds. A read-only cache
+(`cache.readonly_reason`) is handled as for MNIST models: loaded, never written, a miss trained
+in memory with one warning.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from pathlib import Path
 
 import torch
 
-from .cache import atomic_save, default_cache_dir
+from .cache import atomic_save, default_cache_dir, readonly_reason, recall, remember
+from .cache import warn_readonly_miss
 from .model import ContractiveAutoencoder, check_batch, check_number
 from .training import History, train
 
@@ -193,23 +196,40 @@ def _build(config: ToyConfig) -> ContractiveAutoencoder:
                                   output="linear")
 
 
+def _toy_payload(config: ToyConfig, model, history: History) -> dict:
+    return {"config": json.dumps(asdict(config)), "version": TOY_VERSION,
+            "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            "history": asdict(history)}
+
+
+def _toy_load(config: ToyConfig, payload: dict) -> tuple[ContractiveAutoencoder, History]:
+    if payload.get("config") != json.dumps(asdict(config)):
+        raise ValueError("it was written for another configuration")
+    model = _build(config)
+    model.load_state_dict(payload["state_dict"])
+    return model.eval(), History(**payload["history"])
+
+
 def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bool = False
                 ) -> tuple[ContractiveAutoencoder, History]:
     """The 2-D autoencoder `config` describes, on the CPU, from the cache when it is there."""
     if not isinstance(config, ToyConfig):
         raise TypeError(f"config must be a cae_lib.toy.ToyConfig; got {type(config).__name__}.")
     path = Path(cache_dir or default_cache_dir()) / config.filename()
+    readonly = readonly_reason(path.parent)
+    if readonly and recall(path) is not None:                # trained earlier this session
+        return _toy_load(config, recall(path))
+    why = "missing"
     if path.exists():
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-            if payload.get("config") != json.dumps(asdict(config)):
-                raise ValueError("it was written for another configuration")
-            model = _build(config)
-            model.load_state_dict(payload["state_dict"])
-            return model.eval(), History(**payload["history"])
+            return _toy_load(config, torch.load(path, map_location="cpu", weights_only=True))
         except Exception as err:  # corrupt, truncated, foreign or stale: retrain
-            warnings.warn(f"ignoring toy model cache file {path}: {err}. Retraining.",
-                          RuntimeWarning, stacklevel=2)
+            why = f"unusable ({err})"
+            if not readonly:
+                warnings.warn(f"ignoring toy model cache file {path}: {err}. Retraining.",
+                              RuntimeWarning, stacklevel=2)
+    if readonly:
+        warn_readonly_miss(path, why, readonly)
     x, _ = config.data()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                     # the same model on every machine
@@ -226,9 +246,11 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
                     getattr(history, name).extend(getattr(part, name))
     finally:
         torch.set_num_threads(threads)
-    atomic_save({"config": json.dumps(asdict(config)), "version": TOY_VERSION,
-                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                 "history": asdict(history)}, path)
+    payload = _toy_payload(config, model, history)
+    if readonly:
+        remember(path, payload)
+    else:
+        atomic_save(payload, path)
     return model.eval(), history
 
 

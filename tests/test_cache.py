@@ -1,8 +1,15 @@
+import os
+import warnings
+from pathlib import Path
+
 import pytest
 import torch
 
 import cae_lib.cache as cache
-from cae_lib import TrainConfig, trained
+import cae_lib.evaluation as evaluation
+import cae_lib.toy as toy
+from cae_lib import ProbeData, Scores, TrainConfig, scored, trained
+from cae_lib.toy import ToyConfig, toy_trained
 
 TINY = TrainConfig(hidden_dims=(8,), latent_dim=4, lam=0.1, epochs=1, n_train=256)
 
@@ -64,3 +71,132 @@ def test_non_finite_weights_are_not_trusted(tmp_path):
 def test_config_type_is_checked():
     with pytest.raises(TypeError, match="TrainConfig"):
         trained({"lam": 0.1})
+
+
+# ---- read-only cache (a shared folder filled by `make cache`) --------------------------------
+
+TOY = ToyConfig(n_train=100, epochs=2, decay_epochs=1)
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file and folder under `folder`: name -> (size, mtime), to prove nothing was written."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture
+def fresh_memory(monkeypatch):
+    monkeypatch.setattr(cache, "_IN_MEMORY", {})        # models trained in memory, per test
+    monkeypatch.delenv("CAE_CACHE_READONLY", raising=False)
+
+
+def _no_training(*a, **k):
+    raise AssertionError("trained although the read-only cache holds the model")
+
+
+def test_read_only_cache_is_used_and_never_written(tmp_path, monkeypatch, fresh_memory):
+    m1, h1 = trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+    t1, _ = toy_trained(TOY, cache_dir=tmp_path)
+    before = snapshot(tmp_path)
+    monkeypatch.setenv("CAE_CACHE_READONLY", "1")
+    monkeypatch.setattr(cache, "train", _no_training)
+    monkeypatch.setattr(toy, "train", _no_training)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                          # and no warning either
+        m2, h2 = trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+        t2, _ = toy_trained(TOY, cache_dir=tmp_path)
+        assert cache.atomic_save({"a": 1}, tmp_path / "new.pt") is False
+        assert cache.atomic_save({"a": 1}, tmp_path / "sub" / "new.pt") is False
+    assert h1 == h2
+    for a, b in zip([*m1.state_dict().values(), *t1.state_dict().values()],
+                    [*m2.state_dict().values(), *t2.state_dict().values()]):
+        assert torch.equal(a, b)
+    assert snapshot(tmp_path) == before
+
+
+def test_read_only_miss_trains_in_memory_with_one_warning(tmp_path, monkeypatch, fresh_memory):
+    monkeypatch.setenv("CAE_CACHE_READONLY", "1")
+    shared = tmp_path / "shared"                                # missing: must not be created
+    for fn, cfg in [(lambda c: trained(c, cache_dir=shared, progress=False, device="cpu"), TINY),
+                    (lambda c: toy_trained(c, cache_dir=shared), TOY)]:
+        with pytest.warns(RuntimeWarning) as record:
+            m1, _ = fn(cfg)
+        assert len(record) == 1, [str(w.message) for w in record]
+        msg = str(record[0].message)
+        for part in (cfg.filename(), "missing", "read-only", "in memory", "make cache",
+                     "CAE_CACHE_READONLY", "CAE_CACHE_DIR"):
+            assert part in msg, (part, msg)
+        with warnings.catch_warnings(), monkeypatch.context() as patch:
+            warnings.simplefilter("error")              # kept for the session: no second
+            patch.setattr(cache, "train", _no_training)     # training, no second warning
+            patch.setattr(toy, "train", _no_training)
+            m2, _ = fn(cfg)
+        for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+            assert torch.equal(a, b)
+    assert not shared.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_unusable_file_is_left_alone(tmp_path, monkeypatch, fresh_memory):
+    (tmp_path / TINY.filename()).write_bytes(b"not a torch file")
+    (tmp_path / TOY.filename()).write_bytes(b"")
+    before = snapshot(tmp_path)
+    monkeypatch.setenv("CAE_CACHE_READONLY", "yes")
+    with pytest.warns(RuntimeWarning, match="unusable") as record:
+        trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+        toy_trained(TOY, cache_dir=tmp_path)
+    assert len(record) == 2                                     # one per model
+    assert snapshot(tmp_path) == before
+
+
+def test_read_only_scores_are_computed_but_not_saved(tmp_path, monkeypatch, fresh_memory):
+    trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+    before = snapshot(tmp_path)
+    monkeypatch.setenv("CAE_CACHE_READONLY", "1")
+    fake = Scores(0.1, 0.2, 0.3, 1.0, 1.0, 0.9, 0.9, torch.ones(4, dtype=torch.bool))
+    monkeypatch.setattr(evaluation, "score", lambda model, data, **kw: fake)   # no probe fit
+    data = ProbeData(*[torch.zeros(4, 784), torch.zeros(4, dtype=torch.long)] * 3)
+    assert scored(TINY, data, device="cpu", progress=False, cache_dir=tmp_path) == fake
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="permission bits do not stop root from writing")
+def test_unwritable_folder_is_read_only_without_the_variable(tmp_path, monkeypatch,
+                                                             fresh_memory):
+    trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+    other = TrainConfig(hidden_dims=(8,), latent_dim=4, lam=0.2, epochs=1, n_train=256)
+    before = snapshot(tmp_path)
+    tmp_path.chmod(0o555)
+    try:
+        assert cache.readonly_reason(tmp_path) == f"{tmp_path} is not writable"
+        with monkeypatch.context() as patch:
+            patch.setattr(cache, "train", _no_training)
+            trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")   # loads
+        with pytest.warns(RuntimeWarning, match="not writable"):
+            trained(other, cache_dir=tmp_path, progress=False, device="cpu")  # in memory
+        assert snapshot(tmp_path) == before
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_read_only_flag_is_checked(tmp_path, monkeypatch):
+    assert cache.readonly_reason(tmp_path) is None
+    monkeypatch.setenv("CAE_CACHE_READONLY", "0")
+    assert cache.readonly_reason(tmp_path) is None
+    monkeypatch.setenv("CAE_CACHE_READONLY", "maybe")
+    with pytest.raises(ValueError, match="CAE_CACHE_READONLY='maybe'.*1"):
+        trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+
+
+def test_unwritable_folder_or_parent_is_detected(tmp_path, monkeypatch, fresh_memory):
+    """The same as above for root, whom permission bits do not stop: os.access is simulated."""
+    real = os.access
+    monkeypatch.setattr(cache.os, "access",
+                        lambda p, mode: False if Path(p) == tmp_path else real(p, mode))
+    assert cache.readonly_reason(tmp_path) == f"{tmp_path} is not writable"
+    assert cache.readonly_reason(tmp_path / "a" / "b") == f"{tmp_path} is not writable"
+    assert cache.readonly_reason(tmp_path.parent) is None
+    with pytest.warns(RuntimeWarning, match="not writable"):
+        toy_trained(TOY, cache_dir=tmp_path / "models")
+    assert list(tmp_path.iterdir()) == []

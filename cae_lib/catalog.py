@@ -1,0 +1,202 @@
+"""Every model the book trains, by name, and `make cache`, which trains them ahead of time.
+
+Scope: the list of (readable name, config) pairs of every model a chapter, an exercise solution
+or a library helper of the book trains (MNIST `cache.TrainConfig`s and 2-D `toy.ToyConfig`s),
+and a command that fills the model cache with them. It adds no model of its own: a cold build of
+the whole book writes exactly these files (tests/test_catalog.py checks the chapters' literal
+configurations against this list). It also lists the linear-probe scores that chapters 3 and 6
+compute (`evaluation.scored`, cached next to each model): `make cache` computes them too, so
+that no chapter waits for anything.
+
+    python -m cae_lib.catalog            # train what is missing, then print a table
+    python -m cae_lib.catalog --list     # the table of names, files and what is cached; no training
+
+The cache folder is `cache.default_cache_dir()` (env CAE_CACHE_DIR). A teacher runs `make cache`
+once, copies the folder to a shared drive, and students set CAE_CACHE_DIR to it (read-only mode,
+see cache.py); `--list` there shows whether the copy is complete.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Union
+
+from .cache import TrainConfig, default_cache_dir, readonly_reason, trained
+from .evaluation import probe_data, scored, scores_path
+from .toy import ToyConfig, toy_trained
+from .widgets import sweep_configs
+
+Config = Union[TrainConfig, ToyConfig]
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str                       # readable, unique
+    config: Config
+    scores: bool = False            # True: the probe scores of the model, not the model
+
+    @property
+    def filename(self) -> str:
+        return scores_path(self.config).name if self.scores else self.config.filename()
+
+
+def paper_config(lam: float, tied: bool = True, dataset: str = "mnist") -> TrainConfig:
+    """The one-layer 784-1000 CAE of Rifai et al. (2011) with cross-entropy (chapters 3, 4b, 7)."""
+    return TrainConfig(hidden_dims=(), latent_dim=1000, tied=tied, loss="bce", lam=lam,
+                       dataset=dataset)
+
+
+def _mnist() -> list[tuple[str, TrainConfig]]:
+    """Chapters 1-7: the deep 784-256-128-64 models, the one-layer paper models, Fashion-MNIST."""
+    base = TrainConfig()
+    out = [("AE", base),                                              # chapters 1-7
+           ("DAE noise_std 0.3", replace(base, noise_std=0.3)),       # 3, 4, 5, 6, 7
+           ("CAE lam 0.1", replace(base, lam=0.1)),                   # 3, 4, 5, 6, 7
+           ("CAE lam 0.1, seed 1", replace(base, lam=0.1, seed=1)),   # 4, exercise 7.2
+           ("CAE lam 0.01", replace(base, lam=0.01)),                 # 3 (family, ex. 2), 6, 7
+           ("CAE lam 0.001", replace(base, lam=0.001))]               # 3 (family), 6, 7
+    for (kind, value), cfg in sweep_configs().items():                # chapter 6's sweep
+        what = f"CAE lam {value:g}" if kind == "lam" else f"DAE noise_std {value:g}"
+        out.append(("AE" if cfg == base else what, cfg))
+    for tied in (True, False):                                        # chapter 3 (4b: tied 0.001)
+        for lam in (0.0, 0.001, 0.01):
+            out.append((f"paper {'tied' if tied else 'untied'}, lam {lam:g}",
+                        paper_config(lam, tied)))
+    for lam in (0.0, 0.001):                                          # exercise 7.6
+        out.append((f"Fashion-MNIST paper tied, lam {lam:g}",
+                    paper_config(lam, dataset="fashion")))
+    return out
+
+
+def _toy() -> list[tuple[str, ToyConfig]]:
+    """Chapters 1b and 4b: 2-D autoencoders on the circle."""
+    out = [(f"toy lam {lam:g}", ToyConfig(lam=lam)) for lam in (0.0, 0.03, 0.1, 0.3, 1.0)]
+    out += [(f"toy lam {lam:g}, seed {seed}", ToyConfig(lam=lam, seed=seed))   # 1b, seeds
+            for lam in (0.0, 0.3) for seed in (1, 2)]
+    out += [(f"toy lam {lam:g}, thick ring 0.15", ToyConfig(lam=lam, data_noise_std=0.15))
+            for lam in (0.0, 0.3)]                                    # exercise 1b.2
+    out += [(f"toy DAE sigma {s:g}", ToyConfig(noise_std=s))          # 4b, exercise 4b.2
+            for s in (0.2, 0.1, 0.05, 0.025, 0.035)]
+    return out
+
+
+def _scored() -> list[tuple[str, TrainConfig]]:
+    """The models whose probe scores the book computes: chapter 3's comparison and paper models,
+    chapter 6's sweep (which includes exercise 3.2's lam = 0.01)."""
+    names = {cfg: name for name, cfg in _mnist()}
+    cfgs = list(sweep_configs().values()) + [paper_config(lam) for lam in (0.0, 0.001, 0.01)]
+    return [(names[cfg], cfg) for cfg in dict.fromkeys(cfgs)]
+
+
+def catalog() -> tuple[Entry, ...]:
+    """Every model of the book, once each, in chapter order (MNIST first, then the toys).
+    A configuration listed twice (the sweep repeats chapter 3's) is kept under its first name."""
+    entries: dict = {}
+    for name, cfg in _mnist() + _toy():
+        entries.setdefault(cfg, Entry(name, cfg))
+    for name, cfg in _scored():
+        entries.setdefault(("scores", cfg), Entry(f"scores: {name}", cfg, scores=True))
+    names = [e.name for e in entries.values()]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two different models share a name in the catalog: {names}")
+    return tuple(entries.values())
+
+
+_PROBE = {}                         # the probe splits, loaded once per process
+
+
+def train_entry(entry: Entry, cache_dir: Path) -> None:
+    """Train (or load) one model, or compute its scores, into `cache_dir`, with no progress bar
+    of its own."""
+    if entry.scores:
+        if "data" not in _PROBE:
+            _PROBE["data"] = probe_data()
+        scored(entry.config, _PROBE["data"], cache_dir=cache_dir, progress=False)
+    elif isinstance(entry.config, ToyConfig):
+        toy_trained(entry.config, cache_dir=cache_dir)
+    else:
+        trained(entry.config, cache_dir=cache_dir, progress=False)
+
+
+def _stamp(path: Path):
+    """What identifies a file's content on disk, or None when it is missing."""
+    if not path.exists():
+        return None
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def fill(entries=None, cache_dir=None, progress: bool = True) -> list[tuple[Entry, float | None]]:
+    """Train every entry whose file is not in the cache (or is unusable: the loader retrains it).
+    Returns [(entry, seconds spent training, or None when it was cached)]."""
+    from tqdm.auto import tqdm
+
+    entries = catalog() if entries is None else tuple(entries)
+    cache_dir = Path(cache_dir or default_cache_dir())
+    reason = readonly_reason(cache_dir)
+    if reason:
+        raise PermissionError(f"cannot fill the model cache {cache_dir}: it is read-only "
+                              f"({reason}). Unset CAE_CACHE_READONLY, or point CAE_CACHE_DIR "
+                              f"at a writable folder.")
+    rows = []
+    bar = tqdm(entries, desc="models", unit="model", disable=not progress, file=sys.stderr)
+    for entry in bar:
+        bar.set_postfix_str(entry.name, refresh=False)
+        path = cache_dir / entry.filename
+        before = _stamp(path)
+        t0 = time.perf_counter()
+        train_entry(entry, cache_dir)
+        seconds = time.perf_counter() - t0
+        rows.append((entry, None if before is not None and _stamp(path) == before else seconds))
+    bar.close()
+    return rows
+
+
+def table(rows, column: str = "seconds") -> str:
+    """The text table: model, seconds (or "cached" / "missing"), file."""
+    width = max([len(e.name) for e, _ in rows] + [5])
+    lines = [f"{'model':<{width}}  {column:>8}  file"]
+    for entry, status in rows:
+        cell = status if isinstance(status, str) else f"{status:8.1f}"
+        lines.append(f"{entry.name:<{width}}  {cell:>8}  {entry.filename}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cae_lib.catalog",
+                                     description="Train every model the book uses into the "
+                                                 "model cache (CAE_CACHE_DIR), then list them.")
+    parser.add_argument("--list", action="store_true",
+                        help="print the models, their files and whether each is cached; train "
+                             "nothing")
+    args = parser.parse_args(argv)
+    cache_dir = default_cache_dir()
+    entries = catalog()
+    if args.list:
+        rows = [(e, "cached" if (cache_dir / e.filename).exists() else "missing")
+                for e in entries]
+        print(table(rows, column="status"))
+        n = sum(status == "cached" for _, status in rows)
+        print(f"{n} of {len(rows)} files (models and probe scores) cached in "
+              f"{cache_dir.absolute()}")
+        return 0
+    t0 = time.perf_counter()
+    try:
+        rows = fill(entries, cache_dir)
+    except PermissionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    total = time.perf_counter() - t0
+    print(table([(e, "cached" if s is None else s) for e, s in rows]))
+    n = sum(s is not None for _, s in rows)
+    print(f"{len(rows)} files (models and probe scores), {n} computed, {len(rows) - n} already "
+          f"cached; total wall time "
+          f"{total:.1f} s; cache folder {cache_dir.absolute()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The catalog of every model the book uses, and `make cache` (python -m cae_lib.catalog).
+
+Nothing here trains a real book model: the catalog is checked statically (against the configs
+written in the chapters), and `make cache` runs on a tiny catalog."""
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import cae_lib.cache as cache
+import cae_lib.catalog as catalog
+import cae_lib.toy as toy
+from cae_lib import TrainConfig
+from cae_lib.catalog import Entry
+from cae_lib.toy import ToyConfig
+from cae_lib.widgets import sweep_configs
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+TINY = (Entry("tiny toy A", ToyConfig(n_train=100, epochs=2, decay_epochs=1)),
+        Entry("tiny toy B", ToyConfig(n_train=100, epochs=2, decay_epochs=1, lam=0.1)),
+        Entry("tiny MNIST", TrainConfig(hidden_dims=(8,), latent_dim=4, epochs=1, n_train=256)))
+
+
+def test_names_and_files_are_unique_and_derived_from_the_configs():
+    entries = catalog.catalog()
+    names = [e.name for e in entries]
+    files = [e.filename for e in entries]
+    assert len(set(names)) == len(names) == len(set(files)) == len(files)
+    for e in entries:
+        assert isinstance(e.config, (TrainConfig, ToyConfig)), e
+        model_file = e.config.filename()
+        if e.scores:                                      # the probe scores next to the model
+            assert isinstance(e.config, TrainConfig) and e.name.startswith("scores: ")
+            assert e.filename.startswith(model_file[:-3] + "-scores-"), e
+            assert e.config in {m.config for m in entries if not m.scores}, e
+        else:
+            assert e.filename == model_file and e.filename.endswith(".pt")
+        prefix = "toy-circle-" if isinstance(e.config, ToyConfig) else e.config.dataset + "-"
+        assert e.filename.startswith(prefix), e
+    configs = {e.config for e in entries}
+    scored = {e.config for e in entries if e.scores}
+    assert set(sweep_configs().values()) <= scored            # chapter 6 probes its sweep
+    assert TrainConfig() in configs and ToyConfig() in configs
+    assert set(sweep_configs().values()) <= configs           # chapter 6's sweep, from the library
+    assert catalog.catalog() == entries                       # the same on every call
+
+
+def _bindings(tree: ast.AST) -> dict:
+    """name -> the constant values a notebook gives it: `x = 0.1`, `X = (0.1, 0.2)`,
+    `for x in (0.1, 0.2)` or `in X`, comprehensions, and `for a, b in [(1, 2), ...]`."""
+    consts = lambda node: [n.value for n in getattr(node, "elts", [])     # noqa: E731
+                           if isinstance(n, ast.Constant)]
+    seqs, out = {}, {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+            if isinstance(value, ast.Constant):
+                out.setdefault(name, set()).add(value.value)
+            elif isinstance(value, (ast.Tuple, ast.List)):
+                seqs.setdefault(name, []).extend(consts(value))
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.For, ast.comprehension)):
+            continue
+        target, it = node.target, node.iter
+        if isinstance(target, ast.Name):
+            values = seqs.get(it.id, []) if isinstance(it, ast.Name) else consts(it)
+            out.setdefault(target.id, set()).update(values)
+        elif isinstance(target, ast.Tuple) and isinstance(it, (ast.Tuple, ast.List)):
+            for i, t in enumerate(target.elts):
+                if isinstance(t, ast.Name):
+                    rows = [row for row in it.elts if isinstance(row, ast.Tuple)]
+                    out.setdefault(t.id, set()).update(
+                        r.elts[i].value for r in rows if isinstance(r.elts[i], ast.Constant))
+    return out
+
+
+def _chapter_config_values():
+    """(class name, field, value, notebook) for every literal (or loop-bound literal) keyword
+    argument of a TrainConfig(...) or ToyConfig(...) call in the chapters."""
+    for path in sorted(BOOK.glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        code = "\n".join(c.source for c in cells if c.cell_type == "code")
+        code = "\n".join(ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!")))
+        tree = ast.parse(code)
+        bound = _bindings(tree)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            cls = getattr(node.func, "attr", getattr(node.func, "id", None))
+            if cls not in ("TrainConfig", "ToyConfig"):
+                continue
+            for kw in node.keywords:
+                v = kw.value
+                if isinstance(v, ast.Constant):
+                    values = {v.value}
+                elif isinstance(v, ast.Tuple) and all(isinstance(e, ast.Constant) for e in v.elts):
+                    values = {tuple(e.value for e in v.elts)}
+                else:
+                    values = bound.get(getattr(v, "id", None), set())
+                for value in values:
+                    yield cls, kw.arg, value, path.name
+
+
+def test_every_configuration_written_in_a_chapter_is_catalogued():
+    found = list(_chapter_config_values())
+    assert len(found) > 30                                      # the scan does see the chapters
+    entries = catalog.catalog()
+    missing = set()
+    for cls, field, value, nb in found:
+        have = {getattr(e.config, field) for e in entries if type(e.config).__name__ == cls}
+        if value not in have:
+            missing.add(f"{nb}: {cls}({field}={value!r})")
+    assert not missing, ("a chapter trains a model that cae_lib/catalog.py does not list; add "
+                         f"it there so that `make cache` trains it: {sorted(missing)}")
+
+
+def _no_training(*a, **k):
+    raise AssertionError("trained a model that was cached")
+
+
+def test_make_cache_trains_what_is_missing_once(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "models"
+    monkeypatch.setenv("CAE_CACHE_DIR", str(folder))
+    monkeypatch.delenv("CAE_CACHE_READONLY", raising=False)
+    monkeypatch.setattr(catalog, "catalog", lambda: TINY)
+    assert catalog.main([]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(e.filename for e in TINY)
+    assert out.splitlines()[0].split() == ["model", "seconds", "file"]
+    for e in TINY:
+        row = next(line for line in out.splitlines() if line.startswith(e.name))
+        assert row.split()[-1] == e.filename and float(row.split()[-2]) >= 0    # a number
+    assert "3 computed" in out and "total wall time" in out and str(folder.absolute()) in out
+    assert "train lam" not in err                               # one bar, none per model
+    default = cache._repo_root() / ".cache" / "models"          # CAE_CACHE_DIR was respected
+    assert not any((default / e.filename).exists() for e in TINY)
+
+    monkeypatch.setattr(cache, "train", _no_training)           # second run: trains nothing
+    monkeypatch.setattr(toy, "train", _no_training)
+    assert catalog.main([]) == 0
+    out = capsys.readouterr().out
+    assert "0 computed, 3 already cached" in out
+    assert all(line.split()[-2] == "cached" for line in out.splitlines()[1:4])
+
+    (folder / TINY[1].filename).unlink()                        # a missing one is trained
+    monkeypatch.undo()
+    monkeypatch.setenv("CAE_CACHE_DIR", str(folder))
+    calls = []
+    monkeypatch.setattr(catalog, "catalog", lambda: TINY)
+    real = catalog.train_entry
+    monkeypatch.setattr(catalog, "train_entry", lambda e, d: (calls.append(e.name), real(e, d)))
+    catalog.main([])
+    assert calls == [e.name for e in TINY]                      # each is loaded or trained...
+    out = capsys.readouterr().out
+    assert "1 computed, 2 already cached" in out                # ... and only B retrained
+    assert (folder / TINY[1].filename).exists()
+
+
+def test_list_trains_nothing_and_shows_what_is_cached(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CAE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(catalog, "train_entry", _no_training)
+    (tmp_path / catalog.catalog()[0].filename).write_bytes(b"")
+    assert catalog.main(["--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    entries = catalog.catalog()
+    assert lines[0].split() == ["model", "status", "file"]
+    assert [ln.split()[-1] for ln in lines[1:-1]] == [e.filename for e in entries]
+    assert lines[1].split()[-2] == "cached" and lines[2].split()[-2] == "missing"
+    assert lines[-1] == (f"1 of {len(entries)} files (models and probe scores) cached in "
+                         f"{tmp_path.absolute()}")
+    assert [p.name for p in tmp_path.iterdir()] == [entries[0].filename]
+
+
+def test_make_cache_refuses_a_read_only_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CAE_CACHE_DIR", str(tmp_path / "shared"))
+    monkeypatch.setenv("CAE_CACHE_READONLY", "1")
+    monkeypatch.setattr(catalog, "train_entry", _no_training)
+    assert catalog.main([]) == 1
+    err = capsys.readouterr().err
+    assert "read-only" in err and "CAE_CACHE_READONLY" in err
+    assert not (tmp_path / "shared").exists()
+    with pytest.raises(PermissionError, match="read-only"):
+        catalog.fill(TINY, tmp_path / "shared", progress=False)
