@@ -10,7 +10,8 @@ PYTEST := $(BIN)/python -m pytest -q
 NBVAL  := --nbval-lax --nbval-cell-timeout=1800
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: book test unit nbval browser setup-cells venv clean book-time bench
+.PHONY: book test unit nbval browser setup-cells venv clean book-time bench cache kernel lab \
+        student
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
@@ -26,18 +27,30 @@ book: $(STAMP)
 	$(BIN)/python tests/zip_book.py $(HTML) $(ZIP)
 	@echo "Open $(HTML)/index.html"
 
-# Unit tests; then the book: building it executes every chapter (cold on a fresh
-# clone) and fails on any cell error, hidden assertions included
-# (nb_execution_raise_on_error), which is what an nbval pass checked; then the
-# browser tests on that book. One execution of the chapters instead of two (nbval,
-# then a warm build) keeps CI under 20 minutes. `make nbval` runs them under nbval.
+# Unit tests; then `make cache`, which trains every model the book uses (cold on a
+# fresh clone); then the book, whose build executes every chapter and fails on any
+# cell error, hidden assertions included (nb_execution_raise_on_error), and must
+# leave the filled cache as it was (so `make cache` covers the book); then the
+# student pack, every notebook of it run top to bottom from the cache in read-only
+# mode, as a class would; then the browser tests on the built book.
 test: $(STAMP)
-	$(PYTEST) --ignore=tests/test_browser.py tests
+	$(PYTEST) --ignore=tests/test_browser.py --ignore=tests/test_student_run.py tests
+	$(MAKE) --no-print-directory cache
+	mkdir -p _build
+	$(BIN)/python tests/cache_snapshot.py save _build/cache-snapshot.json
 	$(MAKE) --no-print-directory book
+	$(BIN)/python tests/cache_snapshot.py check _build/cache-snapshot.json
+	$(MAKE) --no-print-directory student
+	CAE_CACHE_READONLY=1 $(PYTEST) tests/test_student_run.py
 	$(MAKE) --no-print-directory browser
 
 unit: $(STAMP)
-	$(PYTEST) --ignore=tests/test_browser.py tests
+	$(PYTEST) --ignore=tests/test_browser.py --ignore=tests/test_student_run.py tests
+
+# One student notebook per chapter, without the solutions: _build/student/ and
+# _build/student.zip (see cae_lib/student.py); nothing generated is committed.
+student: $(STAMP)
+	$(BIN)/python -m cae_lib.student book _build/student
 
 nbval: $(STAMP)
 	$(PYTEST) $(NBVAL) book
@@ -45,6 +58,24 @@ nbval: $(STAMP)
 # Headless Chromium on the book in _build/html and the zip (make book first).
 browser: $(STAMP)
 	$(PYTEST) -rs tests/test_browser.py
+
+# Train every model the book uses into the model cache (CAE_CACHE_DIR, else .cache/models)
+# that is not there yet, then print a table; a second run trains nothing. See cae_lib/catalog.py.
+cache: $(STAMP)
+	$(BIN)/python -m cae_lib.catalog
+
+# A Jupyter kernel "cae-book" inside .venv (this venv's Python), and JupyterLab on book/ with it
+# as the default kernel. Extra options: make lab LAB_ARGS="--no-browser --port=8890";
+# the student pack: make lab LAB_DIR=_build/student.
+KERNEL   := cae-book
+LAB_ARGS ?=
+LAB_DIR  ?= book
+kernel: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
+		--display-name "Python (CAE book)"
+
+lab: kernel
+	$(BIN)/jupyter lab $(LAB_DIR) --MappingKernelManager.default_kernel_name=$(KERNEL) $(LAB_ARGS)
 
 # Rewrite every notebook's setup cell from repository.url of _config.yml.
 setup-cells: $(STAMP)

@@ -1,0 +1,136 @@
+"""The student pack: one notebook per chapter, without the solutions.
+
+Scope: turn the committed chapters (book/*.ipynb, with their folded solutions) into student
+notebooks, as teachers of executable books ask for (fastbook's `clean/` folder, Neuromatch's
+student notebooks, the UvA notebooks' unanswered versions). Nothing generated is committed:
+`make student` writes them into a build folder.
+
+The chapters carry the markup, so that the pack follows every edit of the book:
+- a cell tagged `solution` is a worked answer (code or markdown) or a hidden assertion that
+  would give an answer away. It is dropped, or, when its metadata has a `student` entry,
+  replaced by that text: the scaffold (what to compute, a stub that says "your answer here",
+  and the self-check call where one exists, `cl.checks.*`);
+- a code cell tagged `exercise` belongs to an exercise's statement and is kept as it is;
+- every other cell is kept. Outputs and execution counts are cleared; the setup cell stays.
+
+    python -m cae_lib.student [BOOK_DIR] [OUT_DIR]      # defaults: book _build/student
+"""
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+SOLUTION, EXERCISE, SCAFFOLD = "solution", "exercise", "student"
+STUB = "your answer here"
+BANNER = (                          # plain Markdown: students open it in Jupyter
+    "> **Student version.** The worked solutions of this chapter are removed. Each exercise "
+    "cell says what to compute and holds a stub that says *your answer here*. Where the "
+    "exercise has a self-check, the cell calls it: it prints *Correct* or *Not yet*, with a "
+    "hint. The full chapter, solutions included, is in the book.")
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def scaffold(cell) -> str | None:
+    """The student text of a solution cell, or None when the cell is simply dropped."""
+    s = cell.get("metadata", {}).get(SCAFFOLD)
+    if s is None:
+        return None
+    return "".join(s) if isinstance(s, list) else str(s)
+
+
+def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version of one chapter (a new notebook; `nb` is not changed)."""
+    out = copy.deepcopy(nb)
+    cells = []
+    for cell in out.cells:
+        t = tags(cell)
+        if SOLUTION in t:
+            text = scaffold(cell)
+            if text is None:
+                continue
+            cell.source = text
+            cell.metadata = {}
+        cell.metadata.pop(SCAFFOLD, None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+    if not cells or cells[0].cell_type != "markdown":
+        raise ValueError("a chapter must open with its title (a markdown cell); it does not.")
+    cells.insert(1, nbformat.v4.new_markdown_cell(BANNER))
+    out.cells = cells
+    nbformat.validate(out)
+    return out
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def chapters(book_dir) -> list[Path]:
+    found = sorted(Path(book_dir).glob("[0-9]*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"no chapters (NN_name.ipynb) in {book_dir}: pass the book "
+                                f"folder of a checkout, e.g. `python -m cae_lib.student book`.")
+    return found
+
+
+def build(book_dir="book", out_dir="_build/student") -> list[dict]:
+    """Write one student notebook per chapter into out_dir, and out_dir.zip beside it.
+    Returns one row per chapter: name, exercises scaffolded, self-checks called."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for path in chapters(book_dir):
+        nb = nbformat.read(path, as_version=4)
+        student = student_notebook(nb)
+        _write_atomic(out_dir / path.name, nbformat.writes(student).encode())
+        texts = [scaffold(c) for c in nb.cells if SOLUTION in tags(c)]
+        code = [t for t in texts if t and STUB in t]
+        rows.append({"chapter": path.name, "scaffolds": len(code),
+                     "self-checks": sum("checks.check_" in t for t in code),
+                     "dropped": sum(t is None for t in texts)})
+    zpath = out_dir.with_suffix(".zip")
+    tmp = zpath.with_name(zpath.name + f".tmp{os.getpid()}")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for row in rows:
+                z.write(out_dir / row["chapter"], f"cae-student/{row['chapter']}")
+        os.replace(tmp, zpath)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    book_dir = args[0] if args else "book"
+    out_dir = args[1] if len(args) > 1 else "_build/student"
+    rows = build(book_dir, out_dir)
+    print(f"{'chapter':<36} {'exercises':>9} {'self-checks':>11} {'cells dropped':>13}")
+    for r in rows:
+        print(f"{r['chapter']:<36} {r['scaffolds']:>9} {r['self-checks']:>11} "
+              f"{r['dropped']:>13}")
+    print(f"\nStudent notebooks in {out_dir}/ and {Path(out_dir).with_suffix('.zip')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
