@@ -187,7 +187,12 @@ def main(argv=None) -> int:
     try:
         rows = fill(entries, cache_dir)
     except PermissionError as err:
-        print(f"error: {err}", file=sys.stderr)
+        missing = [e.filename for e in entries if not (cache_dir / e.filename).exists()]
+        if not missing:                    # a complete shared cache: nothing to do
+            print(f"The model cache {cache_dir.absolute()} is read-only and holds all "
+                  f"{len(entries)} files: nothing to train.")
+            return 0
+        print(f"error: {err} Missing: {', '.join(missing)}.", file=sys.stderr)
         return 1
     total = time.perf_counter() - t0
     print(table([(e, "cached" if s is None else s) for e, s in rows]))

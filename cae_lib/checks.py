@@ -149,10 +149,18 @@ def check_mixture_score(score_fn, verbose: bool = True) -> bool:
     logp = torch.logaddexp(c1.log_density(x), c2.log_density(x)) - torch.log(torch.tensor(2.0))
     (exact,) = torch.autograd.grad(logp.sum(), x)
     x = x.detach()
+    if score_fn is None or score_fn is Ellipsis:
+        if verbose:
+            print("Not yet: your answer here (replace the stub with your function).")
+        return False
     try:
         got = torch.as_tensor(score_fn(x.clone()), dtype=torch.float64)
     except NotImplementedError:
         return _stub_fn(verbose)
+    except Exception as err:  # a student's bug: report it, do not crash the lesson
+        if verbose:
+            print(f"Not yet: your function raised {type(err).__name__}: {err}")
+        return False
     if got.shape != exact.shape:
         print(f"Not yet: your function returned shape {tuple(got.shape)}; it must return "
               f"(n, 2) for x of shape (n, 2), one score vector per point.")

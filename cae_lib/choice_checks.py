@@ -111,8 +111,9 @@ def _lam_choice(lam, candidates: dict, verbose: bool):
 
 def check_budget_choice(lam, candidates: dict, reference_mse: float, slack: float = 0.1,
                         verbose: bool = True) -> bool:
-    """Ch. 6 ex. 1: candidates = {lam: (test_mse, median relative sensitivity)}; the answer is
-    the lam with the lowest sensitivity among those with test_mse <= (1 + slack) reference."""
+    """Ch. 6 ex. 1: candidates = {lam: (mse, median relative sensitivity)}, both measured on the
+    validation digits; the answer is the lam with the lowest sensitivity among those with
+    mse <= (1 + slack) reference."""
     got = _lam_choice(lam, candidates, verbose)
     if got is _FAIL:
         return False
@@ -120,21 +121,22 @@ def check_budget_choice(lam, candidates: dict, reference_mse: float, slack: floa
     within = [k for k, v in cands.items() if v[0] <= budget]
     best, (mse, rho) = min(within, key=lambda k: cands[k][1], default=None), cands[a]
     if a == best:
-        return _say(True, verbose, f"lam = {a:g}: test MSE {mse:.4g} <= {1 + slack:g} x "
+        return _say(True, verbose, f"lam = {a:g}: MSE {mse:.4g} <= {1 + slack:g} x "
                     f"{reference_mse:.4g}, and the lowest median relative sensitivity "
                     f"({rho:.3g}) of the lams within that budget.")
-    return _say(False, verbose, f"lam = {a:g} has test MSE {mse:.4g} (budget {budget:.4g}) and "
+    return _say(False, verbose, f"lam = {a:g} has MSE {mse:.4g} (budget {budget:.4g}) and "
                 f"median relative sensitivity {rho:.3g}.",
-                f"that lam breaks the budget: its test MSE is above {1 + slack:g} x the "
+                f"that lam breaks the budget: its MSE is above {1 + slack:g} x the "
                 "reference; keep only the lams within it, then take the least sensitive"
                 if mse > budget else "it has the best reconstruction; among the lams within "
                 "the budget take the least sensitive" if a == min(cands, key=lambda k: cands[k][0])
                 else "another lam within the budget has a lower median relative sensitivity")
 
 
-def check_closest_match(lam, target: float, candidates: dict, verbose: bool = True) -> bool:
-    """Ch. 6 ex. 2: candidates = {lam: median relative sensitivity}; the CAE closest to the
-    DAE's target by ratio, |log(rho / target)|, as chapter 6 matches them. lam = 0 (the plain
+def check_closest_match(lam, target: float, candidates: dict, verbose: bool = True,
+                        what: str = "median relative sensitivity") -> bool:
+    """Ch. 6 ex. 2: candidates = {lam: a sensitivity} (`what` names it); the CAE closest to the
+    DAE's target by ratio, |log(s / target)|, as chapter 6 matches them. lam = 0 (the plain
     AE, not a CAE) is left out, as in the chapter."""
     got = _lam_choice(lam, candidates, verbose)
     if got is _FAIL:
@@ -146,11 +148,11 @@ def check_closest_match(lam, target: float, candidates: dict, verbose: bool = Tr
     by_diff = min(cands, key=lambda k: abs(cands[k] - target))
     factor = max(cands[a] / target, target / cands[a])
     if a == best:
-        return _say(True, verbose, f"lam = {a:g}, median relative sensitivity {cands[a]:.3g} "
+        return _say(True, verbose, f"lam = {a:g}, {what} {cands[a]:.3g} "
                     f"against the DAE's {target:.3g}, a factor {factor:.3g} apart." + (
                         f" By absolute difference lam = {by_diff:g} would look closer, but "
                         "sensitivities compare by ratio." if by_diff != best else ""))
     return _say(False, verbose, f"lam = {a:g} is a factor {factor:.3g} from the target.",
-                "compare by ratio, |log(rho / target)|, not by |rho - target|: twice as "
+                "compare by ratio, |log(s / target)|, not by |s - target|: twice as "
                 "sensitive is as far as half as sensitive" if a == by_diff else "take the CAE "
-                "whose median relative sensitivity is closest to the DAE's by ratio")
+                f"whose {what} is closest to the DAE's by ratio")

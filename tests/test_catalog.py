@@ -182,3 +182,17 @@ def test_make_cache_refuses_a_read_only_cache(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "shared").exists()
     with pytest.raises(PermissionError, match="read-only"):
         catalog.fill(TINY, tmp_path / "shared", progress=False)
+
+
+def test_make_cache_on_a_complete_read_only_cache_is_a_no_op(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    for e in TINY:
+        (folder / e.filename).write_bytes(b"")                  # present (content not read)
+    monkeypatch.setenv("CAE_CACHE_DIR", str(folder))
+    monkeypatch.setenv("CAE_CACHE_READONLY", "1")
+    monkeypatch.setattr(catalog, "catalog", lambda: TINY)
+    monkeypatch.setattr(catalog, "train_entry", _no_training)
+    assert catalog.main([]) == 0
+    assert "holds all 3 files: nothing to train" in capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == sorted(e.filename for e in TINY)

@@ -80,3 +80,13 @@ def test_check_mixture_score_accepts_right_rejects_wrong(capsys):
         raise NotImplementedError("your answer here")
     assert not check_mixture_score(stub)
     assert "your answer here" in capsys.readouterr().out
+
+
+def test_mixture_score_reports_stubs_and_bugs(capsys):
+    assert not cl.checks.check_mixture_score(None)
+    assert "Not yet: your answer here" in capsys.readouterr().out
+
+    def buggy(x):
+        return x @ torch.ones(3, 2)            # a shape bug inside the student's function
+    assert not cl.checks.check_mixture_score(buggy)
+    assert "Not yet: your function raised RuntimeError" in capsys.readouterr().out

@@ -406,7 +406,7 @@ def test_closest_match_is_by_ratio(capsys):
     # closer one by absolute difference (0.055 against 0.09)
     out = accepts(capsys, checks.check_closest_match, 0.1, 0.1, _MATCH, says="lam = 0.1")
     assert "by ratio" in out
-    rejects(capsys, checks.check_closest_match, 1.0, 0.1, _MATCH, hint="|log(rho / target)|, not")
+    rejects(capsys, checks.check_closest_match, 1.0, 0.1, _MATCH, hint="|log(s / target)|, not")
     rejects(capsys, checks.check_closest_match, 0.01, 0.1, _MATCH, hint="by ratio")
     rejects(capsys, checks.check_closest_match, 0.0, 0.1, _MATCH, hint="lam > 0")
     out = accepts(capsys, checks.check_closest_match, 0.01, 0.5, _MATCH)
