@@ -8,7 +8,6 @@ The exercise checks live in `exercise_checks` (numbers and formulas) and `choice
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 
