@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 import cae_lib.cache as cache
 import cae_lib.catalog as catalog
@@ -151,7 +152,7 @@ def test_make_cache_trains_what_is_missing_once(tmp_path, monkeypatch, capsys):
     real = catalog.train_entry
     monkeypatch.setattr(catalog, "train_entry", lambda e, d: (calls.append(e.name), real(e, d)))
     catalog.main([])
-    assert calls == [e.name for e in TINY]                      # each is loaded or trained...
+    assert sorted(calls) == sorted(e.name for e in TINY)       # each is loaded or trained...
     out = capsys.readouterr().out
     assert "1 computed, 2 already cached" in out                # ... and only B retrained
     assert (folder / TINY[1].filename).exists()
@@ -196,3 +197,37 @@ def test_make_cache_on_a_complete_read_only_cache_is_a_no_op(tmp_path, monkeypat
     assert catalog.main([]) == 0
     assert "holds all 3 files: nothing to train" in capsys.readouterr().out
     assert sorted(p.name for p in folder.iterdir()) == sorted(e.filename for e in TINY)
+
+
+def test_the_rounds_give_the_same_models_as_one_model_after_another(tmp_path):
+    """jobs=2 trains the deep CAE here and the rest in single-threaded worker processes; the
+    files are those of jobs=1: the toys bit for bit (they always train on one thread), the
+    MNIST models up to float32 rounding (another thread count sums in another order)."""
+    deep_cae = Entry("tiny deep CAE", TrainConfig(hidden_dims=(8,), latent_dim=4, epochs=1,
+                                                  n_train=256, lam=0.1))
+    entries = TINY + (deep_cae,)
+    assert [catalog.uses_every_thread(e) for e in entries] == [False, False, False, True]
+    rows = {}
+    for jobs in (1, 2):
+        rows[jobs] = catalog.fill(entries, tmp_path / str(jobs), progress=False, jobs=jobs)
+        assert [e for e, _ in rows[jobs]] == list(entries)          # catalog order
+        assert all(s is not None and s >= 0 for _, s in rows[jobs])  # all computed
+    for e in entries:
+        a, b = (torch.load(tmp_path / str(j) / e.filename, weights_only=True)["state_dict"]
+                for j in (1, 2))
+        assert a.keys() == b.keys()
+        for k in a:
+            if isinstance(e.config, ToyConfig):
+                assert torch.equal(a[k], b[k]), (e.name, k)
+            else:
+                torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+def test_only_the_deep_caes_train_with_every_thread_and_jobs_is_checked(tmp_path):
+    heavy = [e.name for e in catalog.catalog() if catalog.uses_every_thread(e)]
+    assert heavy == ["CAE lam 0.1", "CAE lam 0.1, seed 1", "CAE lam 0.01", "CAE lam 0.001"]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="jobs must be a positive int"):
+            catalog.fill(TINY, tmp_path, progress=False, jobs=bad)
+    with pytest.raises(SystemExit):
+        catalog.main(["--jobs", "0"])
