@@ -18,9 +18,9 @@ then every other model in one single-threaded worker process per core (small lay
 per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
 the probe scores, here again (seconds each, less than a worker's start). Never two rounds at
 once: a second process beside a multi-threaded training slows it several-fold. Measured on two
-cores: the non-CAE models took 281 s one after another and about 190 s in two workers. A config
-gives the same file whichever round trains it (the toys always train on one thread; an MNIST
-model's weights may differ from a run on another thread count in the last bits only).
+cores: the 29 other models took 258 s one after another and about 190 s in two workers. Either
+way a toy comes out bit for bit the same (toys always train on one thread); an MNIST model's
+weights may differ from a run on another thread count in the last bits only.
 
 The cache folder is `cache.default_cache_dir()` (env CAE_CACHE_DIR). A teacher runs `make cache`
 once, copies the folder to a shared drive, and students set CAE_CACHE_DIR to it (read-only mode,
