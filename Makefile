@@ -9,8 +9,9 @@ ZIP    := _build/cae-book-html.zip
 PYTEST := $(BIN)/python -m pytest -q
 NBVAL  := --nbval-lax --nbval-cell-timeout=1800
 # Notebooks run at once (each kernel on one thread) by make book, make nbval and the
-# student-pack run: on two cores, two single-threaded kernels finish sooner than one
-# kernel after another, since a chapter is mostly single-threaded Python.
+# student-pack run; default: the number of cores (nproc). On two cores, two
+# single-threaded kernels finish sooner than one kernel after another, since a chapter
+# is mostly single-threaded Python.
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -39,8 +40,8 @@ book: $(STAMP)
 	@echo "Open $(HTML)/index.html"
 
 # Unit tests; then `make cache`, which trains every model the book uses (cold on a
-# fresh clone); then the book, whose build executes every chapter and fails on any
-# cell error, hidden assertions included, and must leave the filled cache as it was
+# fresh clone); then the book, which executes every chapter and fails on any cell
+# error, hidden assertions included, and must leave the filled cache as it was
 # (so `make cache` covers the book); then every chapter under nbval, from the cache
 # in read-only mode; then the student pack, every notebook of it run top to bottom
 # from the read-only cache, as a class would; then the browser tests on the book.

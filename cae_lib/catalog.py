@@ -39,6 +39,7 @@ from typing import Union
 import torch
 
 from .cache import TrainConfig, default_cache_dir, readonly_reason, trained
+from .data import load_mnist
 from .device import default_device
 from .evaluation import probe_data, scored, scores_path
 from .toy import ToyConfig, toy_trained
@@ -204,10 +205,16 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
     def workers(indices):                 # in single-threaded worker processes
         if len(indices) < 2:
             return here(indices)
+        for name in dict.fromkeys(entries[i].config.dataset for i in indices   # unpack the
+                                  if isinstance(entries[i].config, TrainConfig)):  # files once,
+            load_mnist(n_train=1, n_test=1, dataset=name)                        # not racing
+        before = {i: _stamp(cache_dir / entries[i].filename) for i in indices}
         with get_context("spawn").Pool(min(jobs, len(indices)), initializer=_one_thread) as pool:
             for i, took in pool.imap_unordered(_timed, [(i, entries[i], cache_dir)
                                                         for i in indices]):
-                seconds[i] = took
+                unchanged = before[i] is not None and _stamp(cache_dir / entries[i].filename) \
+                    == before[i]
+                seconds[i] = None if unchanged else took
                 bar.set_postfix_str(entries[i].name, refresh=False)
                 bar.update(1)
 

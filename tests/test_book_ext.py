@@ -71,3 +71,11 @@ def test_get_msg_still_times_out_at_the_deadline(monkeypatch):
         assert chan.timeouts == [0.0]
     else:
         raise AssertionError("no Empty for timeout=0")
+
+
+def test_patch_slices_the_real_channel_once():
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    nbclient_poll.patch()
+    first = AsyncZMQSocketChannel.get_msg
+    nbclient_poll.patch()                          # idempotent: not wrapped twice
+    assert getattr(first, "sliced", False) and AsyncZMQSocketChannel.get_msg is first

@@ -151,7 +151,7 @@ def test_make_cache_trains_what_is_missing_once(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(catalog, "catalog", lambda: TINY)
     real = catalog.train_entry
     monkeypatch.setattr(catalog, "train_entry", lambda e, d: (calls.append(e.name), real(e, d)))
-    catalog.main([])
+    catalog.main(["--jobs", "1"])                               # here, where the patch is seen
     assert sorted(calls) == sorted(e.name for e in TINY)       # each is loaded or trained...
     out = capsys.readouterr().out
     assert "1 computed, 2 already cached" in out                # ... and only B retrained

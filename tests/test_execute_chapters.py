@@ -26,20 +26,24 @@ def _notebook(path: Path, *sources: str, alone: bool = False) -> Path:
     return path
 
 
-def test_every_chapter_is_executed_and_cached_for_the_build(tmp_path, capsys):
+def test_every_chapter_is_executed_and_cached_for_the_build(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     a = _notebook(tmp_path / "a.ipynb", "import os\nprint(os.environ['OMP_NUM_THREADS'])")
     b = _notebook(tmp_path / "b.ipynb", "x = 6 * 7", "x")
     c = _notebook(tmp_path / "c.ipynb", "import os\nprint(os.environ.get('OMP_NUM_THREADS'))",
                   alone=True)
+    old = _notebook(tmp_path / "old.ipynb", "'not run this time'")
     cache_dir = tmp_path / "cache"
     get_cache(str(cache_dir)).cache_notebook_bundle(       # a stale entry: must be cleared
-        ex.CacheBundleIn(nbformat.read(b, as_version=4), uri=str(b)), check_validity=False)
+        ex.CacheBundleIn(nbformat.read(old, as_version=4), uri=str(old)), check_validity=False)
     assert ex.main([str(a), str(b), str(c), "--jobs", "2", "--cache", str(cache_dir)]) == 0
     out = capsys.readouterr().out
     assert "2 in 2 kernels of one thread each, then 1 alone" in out
     assert "3 chapters executed and cached" in out
     cache = get_cache(str(cache_dir))
     assert len(cache.list_cache_records()) == 3
+    with pytest.raises(KeyError):                          # the stale entry is gone
+        cache.match_cache_notebook(nbformat.read(old, as_version=4))
     merged = {p.name: cache.merge_match_into_notebook(nbformat.read(p, as_version=4))[1]
               for p in (a, b, c)}                          # what MyST-NB's "cache" mode does
     assert merged["a.ipynb"].cells[1].outputs[0]["text"] == "1\n"       # one thread each
@@ -80,3 +84,12 @@ def test_the_toc_chapters_are_found_and_chapter_2_runs_alone():
     alone = [p.name for p in chapters
              if nbformat.read(p, as_version=4).metadata.get("cae_book", {}).get("run_alone")]
     assert alone == ["02_computing_it_fast.ipynb"]         # the chapter that times things
+
+
+def test_the_build_reads_the_cache_this_script_fills():
+    """_config.yml: MyST-NB's "cache" mode at its default place, the parent of the HTML output
+    folder (_build/html) joined with .jupyter_cache, where the script writes by default."""
+    import yaml
+    execute = yaml.safe_load((ex.ROOT / "_config.yml").read_text())["execute"]
+    assert execute["execute_notebooks"] == "cache" and "cache" not in execute
+    assert ex.DEFAULT_CACHE == ex.ROOT / "_build" / ".jupyter_cache"

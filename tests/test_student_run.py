@@ -5,6 +5,7 @@ answer here", not a traceback; and no model may be missing from the read-only ca
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,14 @@ from nbclient import NotebookClient
 from cae_lib import student
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import nbclient_poll  # noqa: E402
+
+# The build's fix for nbclient issue 312 (book/_ext/nbclient_poll.py): after cells that drive
+# widgets, nbclient's one long poll can miss a reply that has arrived, and wait for the whole
+# cell timeout with the kernel idle. Seen here once with two student notebooks run at once:
+# both kernels idle, the run still waiting after 17 minutes.
+nbclient_poll.patch()
 CHAPTERS = sorted((ROOT / "book").glob("[0-9]*.ipynb"))
 PACK = ROOT / "_build" / "student"
 

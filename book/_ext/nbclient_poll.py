@@ -35,8 +35,15 @@ def _sliced(get_msg):
     return get_msg_in_slices
 
 
-def setup(app):
+def patch():
+    """Slice nbclient's shell-socket poll in this process (idempotent). Also used by
+    tests/execute_chapters.py and tests/test_student_run.py, which run notebooks with nbclient
+    outside the build."""
     from jupyter_client.channels import AsyncZMQSocketChannel
     if not getattr(AsyncZMQSocketChannel.get_msg, "sliced", False):
         AsyncZMQSocketChannel.get_msg = _sliced(AsyncZMQSocketChannel.get_msg)
+
+
+def setup(app):
+    patch()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
