@@ -161,8 +161,9 @@ def check_mixture_score(score_fn, verbose: bool = True) -> bool:
             print(f"Not yet: your function raised {type(err).__name__}: {err}")
         return False
     if got.shape != exact.shape:
-        print(f"Not yet: your function returned shape {tuple(got.shape)}; it must return "
-              f"(n, 2) for x of shape (n, 2), one score vector per point.")
+        if verbose:
+            print(f"Not yet: your function returned shape {tuple(got.shape)}; it must return "
+                  f"(n, 2) for x of shape (n, 2), one score vector per point.")
         return False
     rel = float(((got - exact).norm(dim=1) / exact.norm(dim=1).clamp_min(1e-12)).max())
     ok = rel < 1e-6
