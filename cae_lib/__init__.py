@@ -17,6 +17,7 @@ from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka
                        principal_angles, singular_values)
 from .model import ContractiveAutoencoder
 from .sampling import sample_chain
+from .seeds import REPLICATES, book_seed, mean_se, replicates
 from .penalties import (METHODS, encoder_jacobian, jacobian_norms, jacobian_penalty,
                         source_shortcut_penalty)
 from .training import LOSSES, History, reconstruction_loss, train
@@ -33,6 +34,7 @@ __all__ = [
     "linear_cka", "principal_angles", "local_pca", "dae_lam", "small_noise_dae_loss",
     "ProbeData", "Scores", "probe_data", "score", "select", "difference", "verdict",
     "scored", "raw_pixel_scores", "contraction_measures", "sample_chain",
+    "book_seed", "mean_se", "replicates", "REPLICATES",
 ]
-from . import bench, checks, toy, toy_widgets, widgets  # noqa: E402  (timing, self-checks,
+from . import bench, checks, seeds, toy, toy_widgets, widgets  # noqa: E402  (timing, self-checks,
 #                                                        the 2-D toys, the explorers)

@@ -1,6 +1,7 @@
 """A disk cache of trained models, so chapters share them instead of retraining.
 
-A model is keyed by a hash of its full TrainConfig plus CACHE_VERSION (bump it whenever
+A model is keyed by a hash of its full TrainConfig (book seed CAE_SEED and replicate
+included, see seeds.py) plus CACHE_VERSION (bump it whenever
 a change to the library would change what training produces). Files are written to a
 temporary name and renamed into place (atomic on POSIX and Windows), and read with
 torch.load(weights_only=True). A file that is corrupt, foreign, stale or non-finite is
@@ -23,7 +24,7 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -31,6 +32,7 @@ import torch
 from .data import _repo_root, load_mnist
 from .device import default_device
 from .model import ContractiveAutoencoder
+from .seeds import book_seed, training_seed
 from .training import History, train
 
 CACHE_VERSION = 3
@@ -54,13 +56,21 @@ class TrainConfig:
     n_train: int | None = 20_000    # a subset keeps a cold CPU build of the book in minutes;
                                     # None = all 60,000
     dataset: str = "mnist"          # or "fashion"
-    seed: int = 0                   # seeds the initial weights, batch order and noise
+    seed: int = 0                   # the replicate (0, 1, 2, ...): with book_seed, seeds the
+                                    # initial weights, batch order and noise
+    book_seed: int = field(default_factory=book_seed)   # CAE_SEED when the config is made
 
     def __post_init__(self):
         from .training import check_loss
         check_loss(self.loss)
         if not isinstance(self.tied, bool):
             raise ValueError(f"tied must be True or False; got {self.tied!r}.")
+        training_seed(self.book_seed, self.seed)        # both whole numbers >= 0
+
+    @property
+    def torch_seed(self) -> int:
+        """The seed training is given: `seeds.training_seed(book_seed, seed)`."""
+        return training_seed(self.book_seed, self.seed)
 
     def key(self) -> str:
         blob = json.dumps({"version": CACHE_VERSION, **asdict(self)}, sort_keys=True)
@@ -68,7 +78,8 @@ class TrainConfig:
 
     def filename(self) -> str:
         kind = "-tied" if self.tied else ""
-        return f"{self.dataset}{kind}-lam{self.lam:g}-noise{self.noise_std:g}-{self.key()}.pt"
+        return (f"{self.dataset}{kind}-lam{self.lam:g}-noise{self.noise_std:g}"
+                f"-s{self.book_seed}.{self.seed}-{self.key()}.pt")
 
 
 def default_cache_dir() -> Path:
@@ -121,7 +132,7 @@ def warn_readonly_miss(path: Path, why: str, reason: str, stacklevel: int = 3) -
 
 
 def build_model(config: TrainConfig) -> ContractiveAutoencoder:
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.torch_seed)
     return ContractiveAutoencoder(784, config.hidden_dims, config.latent_dim, tied=config.tied)
 
 
@@ -197,7 +208,7 @@ def trained(config: TrainConfig = TrainConfig(), *, device=None, progress: bool 
     model = build_model(config)
     history = train(model, data.x_train, lam=config.lam, noise_std=config.noise_std,
                     penalty=config.penalty, epochs=config.epochs, batch_size=config.batch_size,
-                    lr=config.lr, seed=config.seed, device=device, progress=progress,
+                    lr=config.lr, seed=config.torch_seed, device=device, progress=progress,
                     loss=config.loss)
     if readonly:
         remember(path, _payload(config, model, history))

@@ -10,7 +10,8 @@ that no chapter waits for anything.
 
     python -m cae_lib.catalog            # train what is missing, then print a table
     python -m cae_lib.catalog --list     # the table of names, files and what is cached; no training
-    python -m cae_lib.catalog --jobs 1   # one model after another (the default on a GPU)
+    python -m cae_lib.catalog --jobs 1   # one model after another
+    CAE_SEED=1 python -m cae_lib.catalog # the models of realisation 1 (see seeds.py)
 
 On a CPU, the models are trained in three rounds (`fill`): the deep CAEs one after another with
 every thread (their closed-form penalty is large matrix products, which use all cores well);
@@ -18,8 +19,11 @@ then every other model in one single-threaded worker process per core (small lay
 per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
 the probe scores, here again (seconds each, less than a worker's start). Never two rounds at
 once: a second process beside a multi-threaded training slows it several-fold. Measured on two
-cores: the 29 other models took 258 s one after another and about 190 s in two workers. Either
-way a toy comes out bit for bit the same (toys always train on one thread); an MNIST model's
+cores: the 29 other models took 258 s one after another and about 190 s in two workers. On a GPU
+(`--jobs` default: one worker per core but one), the MNIST models train on the GPU in this
+process while the 2-D toys, which always train on one CPU thread, train in worker processes on
+the otherwise idle cores; then the probe scores. The table ends with each round's wall time.
+Either way a toy comes out bit for bit the same (toys always train on one thread); an MNIST model's
 weights may differ from a run on another thread count in the last bits only.
 
 The cache folder is `cache.default_cache_dir()` (env CAE_CACHE_DIR). A teacher runs `make cache`
@@ -29,6 +33,7 @@ see cache.py); `--list` there shows whether the copy is complete.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -42,6 +47,7 @@ from .cache import TrainConfig, default_cache_dir, readonly_reason, trained
 from .data import load_mnist
 from .device import default_device
 from .evaluation import probe_data, scored, scores_path
+from .seeds import book_seed, replicates
 from .toy import ToyConfig, toy_trained
 from .widgets import sweep_configs
 
@@ -146,9 +152,16 @@ def _stamp(path: Path):
 
 
 def default_jobs() -> int:
-    """Worker processes for the single-threaded rounds: one per torch thread on a CPU, 1 on a
-    GPU (one device, shared by nothing)."""
-    return 1 if default_device().type != "cpu" else max(1, torch.get_num_threads())
+    """Worker processes for the single-threaded rounds: one per torch thread on a CPU; on a
+    GPU, one per CPU core but one (the 2-D toys train on the CPU beside the GPU's work)."""
+    if default_device().type != "cpu":
+        return max(1, (os.cpu_count() or 2) - 1)
+    return max(1, torch.get_num_threads())
+
+
+def on_cpu_only(entry: Entry) -> bool:
+    """True for a 2-D toy: it always trains on one CPU thread, whatever the device."""
+    return not entry.scores and isinstance(entry.config, ToyConfig)
 
 
 def uses_every_thread(entry: Entry) -> bool:
@@ -170,11 +183,14 @@ def _timed(args) -> tuple[int, float]:
     return i, time.perf_counter() - t0
 
 
-def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None = None
-         ) -> list[tuple[Entry, float | None]]:
+def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None = None,
+         rounds: dict | None = None, device=None) -> list[tuple[Entry, float | None]]:
     """Train every entry whose file is not in the cache (or is unusable: the loader retrains it).
     Returns [(entry, seconds spent training, or None when it was cached)], in catalog order.
-    jobs > 1: the rounds of the module docstring; jobs = 1: one entry after another, here."""
+    jobs > 1: the rounds of the module docstring; jobs = 1: one entry after another, here.
+    `rounds`, if given, is filled with {round name: wall seconds}. `device`: where the MNIST
+    models train (default `default_device()`); on a GPU with jobs > 1 the toys train in CPU
+    worker processes while the GPU trains the MNIST models here."""
     from tqdm.auto import tqdm
 
     entries = catalog() if entries is None else tuple(entries)
@@ -202,32 +218,53 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
             seconds[i] = None if before is not None and _stamp(path) == before else took
             bar.update(1)
 
-    def workers(indices):                 # in single-threaded worker processes
-        if len(indices) < 2:
+    def workers(indices, beside=None):    # in single-threaded worker processes
+        if len(indices) < 2 and beside is None:
             return here(indices)
         for name in dict.fromkeys(entries[i].config.dataset for i in indices   # unpack the
                                   if isinstance(entries[i].config, TrainConfig)):  # files once,
             load_mnist(n_train=1, n_test=1, dataset=name)                        # not racing
         before = {i: _stamp(cache_dir / entries[i].filename) for i in indices}
-        with get_context("spawn").Pool(min(jobs, len(indices)), initializer=_one_thread) as pool:
-            for i, took in pool.imap_unordered(_timed, [(i, entries[i], cache_dir)
-                                                        for i in indices]):
+        with get_context("spawn").Pool(max(1, min(jobs, len(indices))),
+                                       initializer=_one_thread) as pool:
+            done = pool.imap_unordered(_timed, [(i, entries[i], cache_dir) for i in indices])
+            if beside is not None:        # the GPU's work, here, while the workers run
+                beside()
+            for i, took in done:
                 unchanged = before[i] is not None and _stamp(cache_dir / entries[i].filename) \
                     == before[i]
                 seconds[i] = None if unchanged else took
                 bar.set_postfix_str(entries[i].name, refresh=False)
                 bar.update(1)
 
+    rounds = {} if rounds is None else rounds
+
+    def timed(name, fn, *args, **kw):
+        t0 = time.perf_counter()
+        fn(*args, **kw)
+        rounds[name] = rounds.get(name, 0.0) + time.perf_counter() - t0
+
     everything = range(len(entries))
+    gpu = torch.device(device).type != "cpu" if device is not None \
+        else default_device().type != "cpu"
     if jobs == 1:
-        here(everything)
+        timed("one after another", here, everything)
     else:
         missing = [i for i in everything if _stamp(cache_dir / entries[i].filename) is None]
-        here([i for i in everything if i not in missing])     # load and check; fix if unusable
-        here([i for i in missing if uses_every_thread(entries[i])])
-        workers([i for i in missing if not uses_every_thread(entries[i])
-                 and not entries[i].scores])
-        here([i for i in missing if entries[i].scores])      # their models exist by now
+        timed("check cached", here, [i for i in everything if i not in missing])
+        if gpu:                           # MNIST on the GPU here, toys on the CPU beside it
+            mnist = [i for i in missing if not on_cpu_only(entries[i])
+                     and not entries[i].scores]
+            timed("MNIST on the GPU, toys in CPU workers", workers,
+                  [i for i in missing if on_cpu_only(entries[i])],
+                  beside=lambda: here(mnist))
+        else:
+            timed("deep CAEs, every thread", here,
+                  [i for i in missing if uses_every_thread(entries[i])])
+            timed("other models, one worker per core", workers,
+                  [i for i in missing if not uses_every_thread(entries[i])
+                   and not entries[i].scores])
+        timed("probe scores", here, [i for i in missing if entries[i].scores])
     bar.close()
     return [(entries[i], seconds[i]) for i in everything]
 
@@ -255,6 +292,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be a positive int; got {args.jobs}.")
+    try:
+        seed = book_seed()
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     cache_dir = default_cache_dir()
     entries = catalog()
     if args.list:
@@ -263,11 +305,12 @@ def main(argv=None) -> int:
         print(table(rows, column="status"))
         n = sum(status == "cached" for _, status in rows)
         print(f"{n} of {len(rows)} files (models and probe scores) cached in "
-              f"{cache_dir.absolute()}")
+              f"{cache_dir.absolute()}; CAE_SEED={seed}")
         return 0
     t0 = time.perf_counter()
+    rounds: dict[str, float] = {}
     try:
-        rows = fill(entries, cache_dir, jobs=args.jobs)
+        rows = fill(entries, cache_dir, jobs=args.jobs, rounds=rounds)
     except PermissionError as err:
         missing = [e.filename for e in entries if not (cache_dir / e.filename).exists()]
         if not missing:                    # a complete shared cache: nothing to do
@@ -278,10 +321,13 @@ def main(argv=None) -> int:
         return 1
     total = time.perf_counter() - t0
     print(table([(e, "cached" if s is None else s) for e, s in rows]))
+    for name, took in rounds.items():
+        print(f"round: {name}: {took:.1f} s")
     n = sum(s is not None for _, s in rows)
     print(f"{len(rows)} files (models and probe scores), {n} computed, {len(rows) - n} already "
           f"cached; total wall time "
-          f"{total:.1f} s; cache folder {cache_dir.absolute()}")
+          f"{total:.1f} s; cache folder {cache_dir.absolute()}; CAE_SEED={seed} (replicates "
+          f"{list(replicates())} of each configuration that a claim compares)")
     return 0
 
 

@@ -26,7 +26,7 @@ import hashlib
 import json
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -34,6 +34,7 @@ import torch
 from .cache import atomic_save, default_cache_dir, readonly_reason, recall, remember
 from .cache import warn_readonly_miss
 from .model import ContractiveAutoencoder, check_batch, check_number
+from .seeds import book_seed, training_seed
 from .training import History, train
 
 TOY_VERSION = 1
@@ -162,7 +163,8 @@ class ToyConfig:
     decay_epochs: int = 50          # then this many more at lr / 10
     batch_size: int = 100
     lr: float = 1e-2
-    seed: int = 0
+    seed: int = 0                   # the replicate; with book_seed, seeds sample, weights, order
+    book_seed: int = field(default_factory=book_seed)   # CAE_SEED when the config is made
 
     def __post_init__(self):
         Circle(self.radius, self.data_noise_std)                # validates both
@@ -174,24 +176,32 @@ class ToyConfig:
         if not isinstance(self.hidden_dims, tuple):
             raise ValueError(f"hidden_dims must be a tuple of ints; got {self.hidden_dims!r}.")
         check_number("lr", self.lr, positive=True)
+        training_seed(self.book_seed, self.seed)        # both whole numbers >= 0
+
+    @property
+    def torch_seed(self) -> int:
+        """The seed of the sample, the weights and training: `seeds.training_seed`."""
+        return training_seed(self.book_seed, self.seed)
 
     def key(self) -> str:
         blob = json.dumps({"version": TOY_VERSION, **asdict(self)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def filename(self) -> str:
-        return f"toy-circle-lam{self.lam:g}-noise{self.noise_std:g}-{self.key()}.pt"
+        return (f"toy-circle-lam{self.lam:g}-noise{self.noise_std:g}"
+                f"-s{self.book_seed}.{self.seed}-{self.key()}.pt")
 
     def circle(self) -> Circle:
         return Circle(self.radius, self.data_noise_std)
 
     def data(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The training sample (x (n_train, 2), tangent (n_train, 2)), the same on every call."""
-        return self.circle().sample(self.n_train, torch.Generator().manual_seed(self.seed))
+        return self.circle().sample(self.n_train,
+                                   torch.Generator().manual_seed(self.torch_seed))
 
 
 def _build(config: ToyConfig) -> ContractiveAutoencoder:
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.torch_seed)
     return ContractiveAutoencoder(2, config.hidden_dims, config.latent_dim, tied=config.tied,
                                   output="linear")
 
@@ -241,7 +251,7 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
             if epochs:
                 part = train(model, x, lam=config.lam, noise_std=config.noise_std,
                              epochs=epochs, batch_size=config.batch_size, lr=lr,
-                             seed=config.seed + i, device="cpu", progress=progress)
+                             seed=config.torch_seed + i, device="cpu", progress=progress)
                 for name in ("recon", "penalty", "total", "seconds"):
                     getattr(history, name).extend(getattr(part, name))
     finally:

@@ -169,7 +169,7 @@ def test_list_trains_nothing_and_shows_what_is_cached(tmp_path, monkeypatch, cap
     assert [ln.split()[-1] for ln in lines[1:-1]] == [e.filename for e in entries]
     assert lines[1].split()[-2] == "cached" and lines[2].split()[-2] == "missing"
     assert lines[-1] == (f"1 of {len(entries)} files (models and probe scores) cached in "
-                         f"{tmp_path.absolute()}")
+                         f"{tmp_path.absolute()}; CAE_SEED=0")
     assert [p.name for p in tmp_path.iterdir()] == [entries[0].filename]
 
 
@@ -231,3 +231,30 @@ def test_only_the_deep_caes_train_with_every_thread_and_jobs_is_checked(tmp_path
             catalog.fill(TINY, tmp_path, progress=False, jobs=bad)
     with pytest.raises(SystemExit):
         catalog.main(["--jobs", "0"])
+
+
+def test_on_a_gpu_the_toys_train_in_cpu_workers_beside_the_mnist_models(tmp_path):
+    """device="cuda" only chooses the schedule here (nothing runs on a GPU): the MNIST model
+    trains in this process while the toys train in worker processes; the files are those of
+    one model after another, and every round's wall time is reported."""
+    rows, rounds = {}, {}
+    for jobs, device in ((1, "cpu"), (2, "cuda")):
+        rounds[jobs] = {}
+        rows[jobs] = catalog.fill(TINY, tmp_path / str(jobs), progress=False, jobs=jobs,
+                                  rounds=rounds[jobs], device=device)
+        assert all(s is not None for _, s in rows[jobs])
+    assert list(rounds[1]) == ["one after another"]
+    assert "MNIST on the GPU, toys in CPU workers" in rounds[2]
+    assert all(v >= 0 for v in rounds[2].values())
+    assert [catalog.on_cpu_only(e) for e in TINY] == [True, True, False]
+    for e in TINY:
+        a, b = (torch.load(tmp_path / str(j) / e.filename, weights_only=True)["state_dict"]
+                for j in (1, 2))
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_make_cache_names_a_bad_seed(monkeypatch, capsys):
+    monkeypatch.setenv("CAE_SEED", "-3")
+    assert catalog.main(["--list"]) == 2
+    assert "CAE_SEED='-3' is not a whole number >= 0" in capsys.readouterr().err

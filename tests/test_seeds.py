@@ -1,0 +1,81 @@
+"""The seed knob CAE_SEED: parsing, clear errors, cache keys, and what it changes."""
+import math
+
+import pytest
+import torch
+
+import cae_lib as cl
+from cae_lib import seeds
+from cae_lib.cache import TrainConfig
+from cae_lib.toy import ToyConfig
+
+
+@pytest.mark.parametrize("raw, value", [(None, 0), ("", 0), ("0", 0), ("1", 1), (" 7 ", 7),
+                                        ("123", 123)])
+def test_book_seed_reads_the_environment(monkeypatch, raw, value):
+    if raw is None:
+        monkeypatch.delenv("CAE_SEED", raising=False)
+    else:
+        monkeypatch.setenv("CAE_SEED", raw)
+    assert seeds.book_seed() == value
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.5", "one", "1e3", "+2", "0x1"])
+def test_a_bad_seed_is_named_with_the_fix(monkeypatch, raw):
+    monkeypatch.setenv("CAE_SEED", raw)
+    with pytest.raises(ValueError, match=r"CAE_SEED=.*whole number >= 0.*CAE_SEED=1 make"):
+        seeds.book_seed()
+    with pytest.raises(ValueError, match="CAE_SEED"):
+        TrainConfig()                                # every config made then says so too
+
+
+def test_configs_take_the_book_seed_when_made(monkeypatch):
+    monkeypatch.setenv("CAE_SEED", "4")
+    cfg, toy = TrainConfig(lam=0.1), ToyConfig(lam=0.3, seed=2)
+    assert (cfg.book_seed, cfg.seed, cfg.torch_seed) == (4, 0, 4000)
+    assert (toy.book_seed, toy.seed, toy.torch_seed) == (4, 2, 4002)
+    monkeypatch.setenv("CAE_SEED", "0")
+    assert TrainConfig(lam=0.1).torch_seed == 0        # realisation 0: the old seeds
+
+
+def test_two_book_seeds_never_share_a_file(monkeypatch):
+    names = set()
+    for book in range(3):
+        monkeypatch.setenv("CAE_SEED", str(book))
+        for rep in cl.replicates():
+            for cfg in (TrainConfig(seed=rep), ToyConfig(seed=rep)):
+                names.add(cfg.filename())
+                assert f"-s{book}.{rep}-" in cfg.filename()
+    assert len(names) == 3 * cl.REPLICATES * 2
+
+
+def test_training_seed_and_replicates():
+    assert seeds.training_seed(0, 2) == 2 and seeds.training_seed(3, 1) == 3001
+    with pytest.raises(ValueError, match="below 1000"):
+        seeds.training_seed(0, 1000)
+    for bad in (-1, 1.0, True):
+        with pytest.raises(ValueError, match="whole number"):
+            seeds.training_seed(bad, 0)
+    with pytest.raises(ValueError, match="whole number"):
+        TrainConfig(seed=-1)
+    with pytest.raises(ValueError, match="whole number"):
+        ToyConfig(book_seed=1.5)
+    assert list(cl.replicates()) == [0, 1, 2] and cl.REPLICATES >= 3
+
+
+def test_generator_follows_the_book_seed(monkeypatch):
+    draw = lambda: torch.rand(4, generator=seeds.generator(5))     # noqa: E731
+    monkeypatch.setenv("CAE_SEED", "0")
+    a = draw()
+    assert torch.equal(a, draw())                     # reproducible
+    monkeypatch.setenv("CAE_SEED", "1")
+    assert not torch.equal(a, draw())                 # another realisation
+
+
+def test_mean_se_is_the_seed_level_standard_error():
+    m, se = cl.mean_se([1.0, 2.0, 3.0])
+    assert m == 2.0 and math.isclose(se, 1.0 / math.sqrt(3))
+    with pytest.raises(ValueError, match="at least 2"):
+        cl.mean_se([1.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        cl.mean_se([1.0, float("nan")])
