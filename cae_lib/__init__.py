@@ -7,7 +7,7 @@ from .analysis import (binomial_se, code_spread, contraction_curve, decoder_gain
                        scale_code, sensitivity)
 from .cache import CACHE_VERSION, TrainConfig, trained
 from .data import load_mnist, load_validation
-from .denoising import (dae_lam, noisy_excess_loss, reconstruction_jacobian_norms,
+from .denoising import (dae_lam, kink_distance, noisy_excess_loss, reconstruction_jacobian_norms,
                         reconstruction_jacobian_penalty, residual_laplacian_term,
                         small_noise_dae_loss)
 from .device import default_device
@@ -34,7 +34,7 @@ __all__ = [
     "linear_cka", "principal_angles", "local_pca", "dae_lam", "small_noise_dae_loss",
     "ProbeData", "Scores", "probe_data", "score", "select", "difference", "verdict",
     "scored", "raw_pixel_scores", "contraction_measures", "sample_chain",
-    "book_seed", "mean_se", "replicates", "REPLICATES",
+    "book_seed", "mean_se", "replicates", "REPLICATES", "kink_distance",
 ]
 from . import bench, checks, seeds, toy, toy_widgets, widgets  # noqa: E402  (timing, self-checks,
 #                                                        the 2-D toys, the explorers)

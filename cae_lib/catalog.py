@@ -78,6 +78,10 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
            ("DAE noise_std 0.3", replace(base, noise_std=0.3)),       # 3, 4, 5, 6, 7
            ("CAE lam 0.1", replace(base, lam=0.1)),                   # 3, 4, 5, 6, 7
            ("CAE lam 0.1, seed 1", replace(base, lam=0.1, seed=1)),   # 4, exercise 7.2
+           ("CAE lam 0.1, seed 2", replace(base, lam=0.1, seed=2)),   # 3, 4, 5: replicates
+           *[(f"{name}, seed {r}", replace(base, seed=r, **kw))         # 3, 4, 5: replicates
+             for name, kw in [("AE", {}), ("DAE noise_std 0.3", dict(noise_std=0.3))]
+             for r in (1, 2)],
            ("CAE lam 0.01", replace(base, lam=0.01)),                 # 3 (family, ex. 2), 6, 7
            ("CAE lam 0.001", replace(base, lam=0.001))]               # 3 (family), 6, 7
     for (kind, value), cfg in sweep_configs().items():                # chapter 6's sweep
@@ -110,6 +114,8 @@ def _scored() -> list[tuple[str, TrainConfig]]:
     chapter 6's sweep (which includes exercise 3.2's lam = 0.01)."""
     names = {cfg: name for name, cfg in _mnist()}
     cfgs = list(sweep_configs().values()) + [paper_config(lam) for lam in (0.0, 0.001, 0.01)]
+    cfgs += [replace(TrainConfig(), seed=r, **kw) for r in replicates()      # 3, 4: seeds
+             for kw in ({}, dict(noise_std=0.3), dict(lam=0.1))]
     return [(names[cfg], cfg) for cfg in dict.fromkeys(cfgs)]
 
 

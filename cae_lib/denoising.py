@@ -18,6 +18,10 @@ The book's MSE is a mean over the d pixels (and the batch), i.e. the expansion a
 d: a DAE with noise_std sigma behaves, to O(sigma^4), like a reconstruction-contractive
 penalty lam * (batch mean of ||J_r||_F^2 - e^T nabla^2 r) with lam = sigma^2 / d (`dae_lam`);
 `small_noise_dae_loss` evaluates that prediction.
+
+Devices (the rule of `cae_lib.device`): each function computes on the model's device, moving x
+there. `reconstruction_jacobian_penalty` (a loss term) returns on the model's device; the
+measurements return on x's device.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from contextlib import contextmanager
 import torch
 from torch.func import hessian, jacfwd, jacrev, vmap
 
+from .device import to_caller, to_model
 from .model import check_batch, check_number
 
 
@@ -41,8 +46,13 @@ def _quiet_forward_ad():
 
 def reconstruction_jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:
     """Per-sample ||J_r(x)||_F^2, shape (B,), exact. Uses ||J_g J_f||_F^2 = sum(C_g * C_f) with the
-    k x k matrices C_g = J_g^T J_g and C_f = J_f J_f^T, so no d x d matrix is ever formed."""
+    k x k matrices C_g = J_g^T J_g and C_f = J_f J_f^T, so no d x d matrix is ever formed.
+    Computed on the model's device, returned on x's."""
     check_batch(x, model.input_dim)
+    return to_caller(_recon_norms(model, to_model(model, x)), x)
+
+
+def _recon_norms(model, x):                               # x on the model's device
     Jf = vmap(jacrev(model.encoder))(x)                   # (B, k, d)
     with _quiet_forward_ad():
         Jg = vmap(jacfwd(model.decoder))(model.encoder(x))  # (B, d, k): k inputs, forward mode
@@ -53,15 +63,18 @@ def reconstruction_jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:
 
 def reconstruction_jacobian_penalty(model, x: torch.Tensor) -> torch.Tensor:
     """Batch mean of ||J_r(x)||_F^2 (sum over the d x d entries, mean over the batch),
-    differentiable w.r.t. the parameters."""
-    return reconstruction_jacobian_norms(model, x).mean()
+    differentiable w.r.t. the parameters; on the model's device, next to the loss."""
+    check_batch(x, model.input_dim)
+    return _recon_norms(model, to_model(model, x)).mean()
 
 
 def residual_laplacian_term(model, x: torch.Tensor, chunk: int = 4) -> torch.Tensor:
     """Per-sample e^T nabla^2 r(x) with e = x - r(x) held fixed, shape (B,): the trace of the Hessian
     of phi(x') = e . r(x') at x' = x, computed exactly (d Hessian columns per sample, so keep B
-    small). Run it in float64: it is a difference of nearly equal curvatures."""
+    small). Run it in float64: it is a difference of nearly equal curvatures. Computed on the
+    model's device, returned on x's."""
     check_batch(x, model.input_dim)
+    home, x = x, to_model(model, x)
     out = []
     for xb in x.split(chunk):
         e = (xb - model(xb)[0]).detach()                  # (b, d), held fixed
@@ -71,7 +84,7 @@ def residual_laplacian_term(model, x: torch.Tensor, chunk: int = 4) -> torch.Ten
         with _quiet_forward_ad():
             H = vmap(hessian(phi))(xb, e)                 # (b, d, d)
         out.append(H.diagonal(dim1=1, dim2=2).sum(1))
-    return torch.cat(out)
+    return to_caller(torch.cat(out), home)
 
 
 @torch.no_grad()
@@ -79,11 +92,13 @@ def noisy_excess_loss(model, x: torch.Tensor, noise_std: float, n_pairs: int = 2
                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Monte Carlo estimate of (E ||x - r(x + eps)||^2 - ||x - r(x)||^2) / noise_std^2, averaged
     over the batch, and its standard error. Uses antithetic pairs (eps, -eps): the term linear in
-    eps cancels exactly, so the estimate stays precise as noise_std -> 0. Returns (mean, stderr)."""
+    eps cancels exactly, so the estimate stays precise as noise_std -> 0. Returns (mean, stderr),
+    0-dim tensors on x's device (computed on the model's; eps drawn on the generator's)."""
     check_number("noise_std", noise_std, positive=True)
     check_batch(x, model.input_dim)
+    home, x = x, to_model(model, x)
     base = (x - model(x)[0]).pow(2).sum(1)                # (B,)
-    dev = generator.device if generator is not None else x.device
+    dev = generator.device if generator is not None else x.device   # any generator's device
     vals = []
     for _ in range(n_pairs):
         eps = (noise_std * torch.randn(x.shape, generator=generator, device=dev)).to(x)  # (B, d)
@@ -91,7 +106,7 @@ def noisy_excess_loss(model, x: torch.Tensor, noise_std: float, n_pairs: int = 2
         minus = (x - model(x - eps)[0]).pow(2).sum(1)
         vals.append(((plus + minus) / 2 - base).mean() / noise_std ** 2)
     vals = torch.stack(vals)
-    return vals.mean(), vals.std() / n_pairs ** 0.5
+    return to_caller(vals.mean(), home), to_caller(vals.std() / n_pairs ** 0.5, home)
 
 
 def dae_lam(noise_std: float, input_dim: int) -> float:
@@ -107,9 +122,37 @@ def small_noise_dae_loss(model, x: torch.Tensor, noise_std: float) -> torch.Tens
     """The small-noise prediction of the DAE loss E_eps MSE(r(x + eps), x) (pixel mean, batch
     mean) for eps ~ N(0, noise_std^2 I): MSE(r(x), x) + dae_lam(noise_std, d) * batch mean of
     (||J_r||_F^2 - e^T nabla^2 r). Exact pieces; error O(noise_std^4) for a smooth r. A scalar,
-    for evaluation (the residual term is computed with e held fixed; use float64)."""
+    for evaluation (the residual term is computed with e held fixed; use float64). On x's
+    device (computed on the model's)."""
     check_batch(x, model.input_dim)
     lam = dae_lam(noise_std, model.input_dim)
+    home, x = x, to_model(model, x)
     mse = (x - model(x)[0]).pow(2).mean()
     bracket = reconstruction_jacobian_norms(model, x) - residual_laplacian_term(model, x)
-    return (mse + lam * bracket.mean()).detach()
+    return to_caller((mse + lam * bracket.mean()).detach(), home)
+
+
+def kink_distance(model, x: torch.Tensor) -> torch.Tensor:
+    """Per sample, the input-space distance to the nearest ReLU kink of the decoder, to first
+    order: min over the decoder's ReLU units j of |a_j(x)| / ||grad_x a_j(x)||, with a_j the
+    unit's pre-activation, shape (B,). inf where the decoder has no ReLU (tied or smooth).
+
+    Why: eq. (dae-expansion) needs r twice differentiable along the noise. Gaussian noise of
+    std sigma moves a_j by about sigma ||grad a_j||, so with sigma <= kink_distance / 8 a
+    kink is crossed only in an 8-sigma event, and the Monte Carlo estimate of the excess loss
+    sees a smooth r. Use float64 for the small sigma that this may demand."""
+    check_batch(x, model.input_dim)
+    decoder = model.decoder
+    layers = list(decoder.children()) if isinstance(decoder, torch.nn.Sequential) else []
+    relus = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.ReLU)]
+    if not relus:
+        return torch.full((len(x),), float("inf"), dtype=x.dtype, device=x.device)
+    out = torch.full((len(x),), float("inf"), dtype=x.dtype, device=x.device)
+    for i in relus:
+        def pre(xi, i=i):                                 # (d,) -> (units,)
+            return torch.nn.Sequential(*layers[:i])(model.encoder(xi))
+        a = vmap(pre)(x).detach()                          # (B, units)
+        grad = vmap(jacrev(pre))(x).detach()               # (B, units, d)
+        dist = a.abs() / grad.norm(dim=2).clamp_min(torch.finfo(x.dtype).tiny)
+        out = torch.minimum(out, dist.min(dim=1).values)
+    return out

@@ -225,7 +225,8 @@ def test_the_rounds_give_the_same_models_as_one_model_after_another(tmp_path):
 
 def test_only_the_deep_caes_train_with_every_thread_and_jobs_is_checked(tmp_path):
     heavy = [e.name for e in catalog.catalog() if catalog.uses_every_thread(e)]
-    assert heavy == ["CAE lam 0.1", "CAE lam 0.1, seed 1", "CAE lam 0.01", "CAE lam 0.001"]
+    assert heavy == ["CAE lam 0.1", "CAE lam 0.1, seed 1", "CAE lam 0.1, seed 2", "CAE lam 0.01",
+                     "CAE lam 0.001"]
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="jobs must be a positive int"):
             catalog.fill(TINY, tmp_path, progress=False, jobs=bad)
