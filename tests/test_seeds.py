@@ -79,3 +79,20 @@ def test_mean_se_is_the_seed_level_standard_error():
         cl.mean_se([1.0])
     with pytest.raises(ValueError, match="non-finite"):
         cl.mean_se([1.0, float("nan")])
+
+
+def test_make_test_runs_every_chapter_again_with_seed_one_in_its_own_cache():
+    """The promise of the README: `make test` executes every chapter under nbval with
+    CAE_SEED=1, after filling that realisation's own cache folder (a dry run of make)."""
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CAE_CACHE_DIR"}
+    out = subprocess.run(["make", "-n", "test"], cwd=root, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    lines = [ln for ln in out.splitlines() if "CAE_SEED=1" in ln]
+    assert any("cae_lib.catalog" in ln and "CAE_CACHE_DIR=.cache/models-seed1" in ln
+               for ln in lines), out
+    nbval = [ln for ln in out.replace("\\\n", " ").splitlines()
+             if "CAE_SEED=1" in ln and "--nbval-lax" in ln]
+    assert nbval and "CAE_CACHE_READONLY=1" in nbval[0] and nbval[0].rstrip().endswith("book")
