@@ -14,6 +14,9 @@ cosmetic. `relative_sensitivity` removes that: it divides by the typical code di
 of input distance between random pairs of digits, a yardstick in the same units, so multiplying
 the code by any constant leaves it unchanged (rescaling code units SEPARATELY still changes it).
 `code_spread` and `decoder_gain` show the scale itself, so the two effects can be told apart.
+
+Devices (the rule of `cae_lib.device`): each function computes on the model's device, moving x
+there, and returns its tensor on x's device; a generator may live on any device.
 """
 from __future__ import annotations
 
@@ -21,13 +24,15 @@ import torch
 import torch.nn.functional as F
 
 from .denoising import _quiet_forward_ad
+from .device import draw, randperm, to_caller, to_model
 from .model import check_number
 from .penalties import _check, _encoder_fn
 
 
 def sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """Per-sample ||f(x + e) - f(x)|| / ||e||, e ~ N(0, noise_std^2 I). Returns (B,) on x's device.
+    """Per-sample ||f(x + e) - f(x)|| / ||e||, e ~ N(0, noise_std^2 I). Returns (B,) on x's device
+    (computed on the model's; e drawn on the generator's device).
 
     noise_std = 0 gives the same statistic in the limit of small noise, ||J_f(x) u|| / ||u|| for
     one Gaussian direction u per sample (a Jacobian-vector product, exact). Its median sits
@@ -36,31 +41,32 @@ def sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
     the effective rank of J_f (chapter 5)."""
     check_number("noise_std", noise_std)
     _check(model, x)
-    dev = generator.device if generator is not None else x.device
-    u = torch.randn(x.shape, generator=generator, device=dev).to(x)  # (B, d)
+    home, x = x, to_model(model, x)
+    u = draw("randn", x.shape, x, generator)                         # (B, d)
     encode = _encoder_fn(model)
     if noise_std == 0:
         with _quiet_forward_ad(), torch.no_grad():
             _, dz = torch.func.jvp(encode, (x.detach(),), (u,))     # (B, k) = J_f u
-        return dz.norm(dim=1) / u.norm(dim=1)
+        return to_caller(dz.norm(dim=1) / u.norm(dim=1), home)
     e = noise_std * u                                                # (B, d)
     with torch.no_grad():
         dz = encode(x + e) - encode(x)                               # (B, k)
-    return dz.norm(dim=1) / e.norm(dim=1)
+    return to_caller(dz.norm(dim=1) / e.norm(dim=1), home)
 
 
 def _relative_parts(model, x, noise_std, generator):
     """(local (B,), pairs (B',)): each sample's raw ratio, and the ratio of code distance to
     input distance for the pairs (i, pi(i)), pi a random permutation (fixed points and
-    duplicate inputs left out). Draws e first, then pi, from `generator`."""
+    duplicate inputs left out). Draws e first, then pi, from `generator`. Both on the
+    model's device."""
     check_number("noise_std", noise_std, positive=True)
     _check(model, x)
     if x.shape[0] < 2:
         raise ValueError(f"relative_sensitivity needs a batch of at least 2 samples to form "
                          f"pairs; got {x.shape[0]}. Pass more inputs (e.g. 500 test digits).")
-    dev = generator.device if generator is not None else x.device
-    e = noise_std * torch.randn(x.shape, generator=generator, device=dev).to(x)  # (B, d)
-    perm = torch.randperm(x.shape[0], generator=generator, device=dev).to(x.device)  # (B,)
+    x = to_model(model, x)
+    e = noise_std * draw("randn", x.shape, x, generator)            # (B, d)
+    perm = randperm(x.shape[0], x, generator)                       # (B,)
     encode = _encoder_fn(model)
     with torch.no_grad():
         z = encode(x)                                                # (B, k)
@@ -82,9 +88,9 @@ def relative_sensitivity(model, x: torch.Tensor, noise_std: float = 0.1,
     below 1 mean a small step moves the code less, per unit of input, than the step between two
     typical digits does. Invariant to z -> c z (a uniform rescaling of the code); NOT to
     rescaling code units separately (z -> D z), which changes which units dominate both
-    distances. Needs at least 2 distinct samples."""
+    distances. Needs at least 2 distinct samples. Returned on x's device."""
     local, pairs = _relative_parts(model, x, noise_std, generator)
-    return local / pairs.median()
+    return to_caller(local / pairs.median(), x)
 
 
 def pair_scale(model, x: torch.Tensor, generator: torch.Generator | None = None) -> float:
@@ -157,7 +163,7 @@ def code_spread(model, x: torch.Tensor) -> float:
     _check(model, x)
     if x.shape[0] < 2:
         raise ValueError(f"code_spread needs at least 2 samples; got {x.shape[0]}.")
-    return float(_encoder_fn(model)(x).std(0).norm())
+    return float(_encoder_fn(model)(to_model(model, x)).std(0).norm())
 
 
 def decoder_gain(model, x: torch.Tensor, n_iter: int = 100, seed: int = 0) -> float:
@@ -172,7 +178,7 @@ def decoder_gain(model, x: torch.Tensor, n_iter: int = 100, seed: int = 0) -> fl
         raise TypeError("decoder_gain needs a model with a .decoder (a "
                         f"cae_lib.ContractiveAutoencoder); got {type(model).__name__}.")
     with torch.no_grad():
-        z = _encoder_fn(model)(x)                                    # (B, k)
+        z = _encoder_fn(model)(to_model(model, x))                   # (B, k)
     g = torch.Generator(device=z.device).manual_seed(seed)
     v = torch.randn(z.shape, generator=g, device=z.device).to(z)    # (B, k)
     with _quiet_forward_ad():
@@ -190,18 +196,18 @@ def decoder_gain(model, x: torch.Tensor, n_iter: int = 100, seed: int = 0) -> fl
 def contraction_curve(model, x: torch.Tensor, radii, generator: torch.Generator | None = None
                       ) -> torch.Tensor:
     """Mean over x of ||f(x + e) - f(x)|| / r with e uniform on the sphere of radius r,
-    for each r in radii. Returns (len(radii),)."""
+    for each r in radii. Returns (len(radii),) on x's device."""
     _check(model, x)
+    home, x = x, to_model(model, x)
     encode = _encoder_fn(model)
     z = encode(x)                                                            # (B, k)
-    dev = generator.device if generator is not None else x.device
     out = []
     for r in radii:
         check_number("radius", float(r), positive=True)
-        u = torch.randn(x.shape, generator=generator, device=dev).to(x)
+        u = draw("randn", x.shape, x, generator)                            # (B, d)
         e = float(r) * u / u.norm(dim=1, keepdim=True)                               # (B, d)
         out.append(((encode(x + e) - z).norm(dim=1) / float(r)).mean())
-    return torch.stack(out)
+    return to_caller(torch.stack(out), home)
 
 
 def binomial_se(accuracy: float, n: int) -> float:

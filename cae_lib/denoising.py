@@ -140,13 +140,15 @@ def kink_distance(model, x: torch.Tensor) -> torch.Tensor:
     Why: eq. (dae-expansion) needs r twice differentiable along the noise. Gaussian noise of
     std sigma moves a_j by about sigma ||grad a_j||, so with sigma <= kink_distance / 8 a
     kink is crossed only in an 8-sigma event, and the Monte Carlo estimate of the excess loss
-    sees a smooth r. Use float64 for the small sigma that this may demand."""
+    sees a smooth r. Use float64 for the small sigma that this may demand. Computed on the
+    model's device; returned on x's device (a measurement)."""
     check_batch(x, model.input_dim)
+    caller, x = x, to_model(model, x)
     decoder = model.decoder
     layers = list(decoder.children()) if isinstance(decoder, torch.nn.Sequential) else []
     relus = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.ReLU)]
     if not relus:
-        return torch.full((len(x),), float("inf"), dtype=x.dtype, device=x.device)
+        return torch.full((len(x),), float("inf"), dtype=x.dtype, device=caller.device)
     out = torch.full((len(x),), float("inf"), dtype=x.dtype, device=x.device)
     for i in relus:
         def pre(xi, i=i):                                 # (d,) -> (units,)
@@ -155,4 +157,4 @@ def kink_distance(model, x: torch.Tensor) -> torch.Tensor:
         grad = vmap(jacrev(pre))(x).detach()               # (B, units, d)
         dist = a.abs() / grad.norm(dim=2).clamp_min(torch.finfo(x.dtype).tiny)
         out = torch.minimum(out, dist.min(dim=1).values)
-    return out
+    return to_caller(out, caller)

@@ -14,6 +14,10 @@ The protocol (chapters 3, 6 and 7):
 Contraction is reported twice: raw (`analysis.sensitivity`, in the code's units) and relative
 (`analysis.relative_sensitivity`, free of the code's scale), next to the code's spread and the
 decoder's gain, so that a code that merely shrank is told apart from one that became invariant.
+
+Devices (the rule of `cae_lib.device`): models are scored on their own device, the data moved
+there; `probe_data` puts the images on `device` and the labels on the CPU; the probe itself is
+fitted in float64 on the CPU. Scores hold floats and a CPU tensor (`correct`).
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ import torch.nn.functional as F
 from .analysis import _relative_parts, binomial_se, code_spread, decoder_gain, linear_probe
 from .cache import TrainConfig, atomic_save, cached_path, trained
 from .data import load_mnist, load_validation
-from .device import default_device
+from .device import default_device, to_model
 
 
 PROBE_ITER = 100     # L-BFGS iterations of the probe: 300 moved no accuracy by > 0.0005 here
@@ -72,8 +76,9 @@ class Scores:
 
 
 def _encode(model, x, chunk=5_000):
+    """The codes of x, (N, k), on the model's device (x moved there chunk by chunk)."""
     with torch.no_grad():
-        return torch.cat([model.encoder(xb) for xb in x.split(chunk)])   # (N, k)
+        return torch.cat([model.encoder(to_model(model, xb)) for xb in x.split(chunk)])
 
 
 def probe_codes(z_train, y_train, evals: dict, **kw):
@@ -86,7 +91,9 @@ def probe_codes(z_train, y_train, evals: dict, **kw):
 
 def contraction_measures(model, x: torch.Tensor, noise_std: float = 0.1, seed: int = 0) -> dict:
     """Median raw and relative sensitivity (the same noise draws, seeded), the code's spread
-    over x and the decoder's gain at the codes of x[:200]: {"raw", "rel", "spread", "gain"}."""
+    over x and the decoder's gain at the codes of x[:200]: {"raw", "rel", "spread", "gain"},
+    floats. Computed on the model's device; the noise is drawn on x's device, so moving the
+    model to another device keeps the draws (the numbers change by float rounding only)."""
     gen = torch.Generator(device=x.device).manual_seed(seed)
     local, pairs = _relative_parts(model, x, noise_std, gen)        # (B,), (B',)
     return {"raw": float(local.median()), "rel": float((local / pairs.median()).median()),
@@ -99,7 +106,8 @@ def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
     model.eval()
     c = contraction_measures(model, data.x_test[:n_sens], noise_std, seed)
     with torch.no_grad():
-        mse = F.mse_loss(model(data.x_test)[0], data.x_test)
+        x_test = to_model(model, data.x_test)                       # (N, d)
+        mse = F.mse_loss(model(x_test)[0], x_test)
     acc, pred = probe_codes(_encode(model, data.x_train), data.y_train,
                             {"val": (_encode(model, data.x_val), data.y_val),
                              "test": (_encode(model, data.x_test), data.y_test)},

@@ -16,26 +16,36 @@ directions in which x's nearest training digits actually vary.
 Neural Network Representations Revisited, ICML): 1 for codes equal up to rotation, isotropic
 scaling and shift, near 0 for unrelated ones. It is NOT invariant to per-unit (anisotropic)
 rescaling of a code: multiplying one unit by 10 changes it.
+
+Devices (the rule of `cae_lib.device`): `jacobian_svd` and `singular_values` compute on the
+model's device and return on x's; the other functions take tensors only and compute where (or,
+for the float64 ones, on the CPU copy of what) they are given.
 """
 from __future__ import annotations
 
 import torch
 
+from .device import to_caller, to_model
 from .model import check_batch, check_number
-from .penalties import encoder_jacobian
+from .penalties import _check, _jacobian
 
 
 def jacobian_svd(model, x: torch.Tensor):
-    """(S, Vh): singular values (B, k), descending, and right singular vectors (B, k, d)."""
-    J = encoder_jacobian(model, x).detach()               # (B, k, d)
+    """(S, Vh): singular values (B, k), descending, and right singular vectors (B, k, d), on x's
+    device (computed on the model's)."""
+    _check(model, x)
+    J = _jacobian(model, to_model(model, x)).detach()     # (B, k, d)
     _, S, Vh = torch.linalg.svd(J, full_matrices=False)   # (B, k), (B, k, d)
-    return S, Vh
+    return to_caller(S, x), to_caller(Vh, x)
 
 
 def singular_values(model, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """Singular values of J_f(x) per sample, (B, k), in chunks to bound memory."""
-    return torch.cat([torch.linalg.svdvals(encoder_jacobian(model, xb).detach())
-                      for xb in x.split(chunk)])
+    """Singular values of J_f(x) per sample, (B, k), in chunks to bound memory; on x's device
+    (computed on the model's)."""
+    _check(model, x)
+    xm = to_model(model, x)
+    return to_caller(torch.cat([torch.linalg.svdvals(_jacobian(model, xb).detach())
+                                for xb in xm.split(chunk)]), x)
 
 
 def energy_fraction(S: torch.Tensor, top: int) -> torch.Tensor:

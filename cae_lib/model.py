@@ -30,7 +30,8 @@ OUTPUTS = ("sigmoid", "linear")   # the decoder's last activation
 
 def check_batch(x, input_dim: int, *, name: str = "x", finite: bool = True) -> None:
     """Raise a ValueError that says what was expected and what came, for anything
-    that is not a finite float tensor of shape (B, input_dim)."""
+    that is not a finite float tensor of shape (B, input_dim). Under torch.compile the
+    finiteness scan is skipped (see the comment below); shape and dtype are checked."""
     expected = f"a float tensor of shape (B, {input_dim})"
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be {expected}; got {type(x).__name__}. "
@@ -45,9 +46,19 @@ def check_batch(x, input_dim: int, *, name: str = "x", finite: bool = True) -> N
         raise ValueError(f"{name} must be {expected}; got shape {tuple(x.shape)}.{hint}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample; got shape {tuple(x.shape)}.")
-    if finite and not bool(torch.isfinite(x).all()):
+    # The value scan reads the data (a host sync), which torch.compile cannot trace without a
+    # graph break. Under compilation it is SKIPPED (not torch._check: that takes a bool known
+    # at trace time, and the finiteness of the data is not): the dtype and shape checks above
+    # still run, at trace time, and the eager call of the same function scans the values.
+    if finite and not _compiling() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values; clean the data "
                          f"(e.g. torch.nan_to_num) before encoding it.")
+
+
+def _compiling() -> bool:
+    """True while torch.compile traces (torch >= 2.3: torch.compiler.is_compiling)."""
+    fn = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(fn()) if fn is not None else False
 
 
 def check_number(name: str, v, *, integer: bool = False, positive: bool = False) -> None:

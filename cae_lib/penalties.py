@@ -18,6 +18,11 @@ Methods of `jacobian_penalty`:
 
 `source_shortcut_penalty` is the seed chapter's "efficient" formula. It is NOT the
 penalty; the book keeps it only to show, with numbers, how far off it is.
+
+Devices (the rule of `cae_lib.device`): every function here computes on the model's device
+and moves x there. The penalties (`jacobian_penalty`, `source_shortcut_penalty`,
+`penalty_and_code`) return on the MODEL's device, ready to join a loss; the measurements
+(`jacobian_norms`, `encoder_jacobian`) return on x's device.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.func import jacrev, vmap
 
+from .device import to_caller, to_model
 from .model import check_batch, sigmoid_mlp_linears
 
 METHODS = ("analytic", "autograd", "loop", "hutchinson")
@@ -99,8 +105,13 @@ def _encoder_fn(model):
 
 
 def encoder_jacobian(model, x: torch.Tensor) -> torch.Tensor:
-    """The full per-sample Jacobian dz/dx, shape (B, k, d), by torch.func (exact)."""
+    """The full per-sample Jacobian dz/dx, shape (B, k, d), by torch.func (exact). Computed
+    on the model's device, returned on x's."""
     _check(model, x)
+    return to_caller(_jacobian(model, to_model(model, x)), x)
+
+
+def _jacobian(model, x):                         # x already on the model's device
     return vmap(jacrev(_encoder_fn(model)))(x)   # (B, k, d)
 
 
@@ -140,13 +151,16 @@ def jacobian_penalty(model, x: torch.Tensor, method: str = "analytic",
                      ) -> torch.Tensor:
     """Batch mean over x (B, d) of the squared Frobenius norm of J_f = dz/dx (sum over
     the k*d entries, mean over the B samples), eq. (cae-penalty). Differentiable w.r.t.
-    the model's parameters. `n_projections` and `generator` serve method="hutchinson"."""
+    the model's parameters. `n_projections` and `generator` serve method="hutchinson"
+    (a generator on any device: the signs are drawn there). Computed on the model's
+    device, x moved there; the 0-dim result stays on the model's device, next to the loss.
+    Compiles with torch.compile(fullgraph=True): see `model.check_batch`."""
     if method not in METHODS:
         raise ValueError(f"unknown penalty method {method!r}; choose one of {METHODS}.")
     if isinstance(n_projections, bool) or not isinstance(n_projections, int) or n_projections < 1:
         raise ValueError(f"n_projections must be a positive int; got {n_projections!r}.")
     _check(model, x)
-    return _dispatch(model, x, method, n_projections, generator)
+    return _dispatch(model, x, method, n_projections, generator)   # moves x to the model
 
 
 def _dispatch(model, x, method, n_projections=1, generator=None):
@@ -156,7 +170,9 @@ def _dispatch(model, x, method, n_projections=1, generator=None):
 
 def penalty_and_code(model, x, method, n_projections=1, generator=None):
     """(penalty, z): the code z = f(x) when the method computes it on the way (so training
-    can reuse that encoder pass for the decoder), else None ("autograd")."""
+    can reuse that encoder pass for the decoder), else None ("autograd"). Both on the
+    model's device (x is moved there). No input checks."""
+    x = to_model(model, x)
     if method == "analytic":
         linears = sigmoid_mlp_linears(getattr(model, "encoder", model))
         hs = encoder_activations(linears, x)
@@ -172,12 +188,17 @@ def penalty_and_code(model, x, method, n_projections=1, generator=None):
 
 def jacobian_norms(model, x: torch.Tensor) -> torch.Tensor:
     """Per-sample ||J_f(x_b)||_F^2, shape (B,): the closed form for Linear+Sigmoid
-    encoders, torch.func otherwise. Its mean is jacobian_penalty(model, x)."""
+    encoders, torch.func otherwise. Its mean is jacobian_penalty(model, x). Computed on
+    the model's device, returned on x's."""
     _check(model, x)
+    return to_caller(_norms(model, to_model(model, x)), x)
+
+
+def _norms(model, x):                            # x already on the model's device
     try:
         linears = sigmoid_mlp_linears(getattr(model, "encoder", model))
     except TypeError:
-        return vmap(jacrev(_encoder_fn(model)))(x).pow(2).sum((1, 2))
+        return _jacobian(model, x).pow(2).sum((1, 2))
     ds = [h * (1 - h) for h in encoder_activations(linears, x)]
     W1 = linears[0].weight
     if len(linears) == 1:
@@ -191,8 +212,10 @@ def source_shortcut_penalty(model, x: torch.Tensor) -> torch.Tensor:
 
     Wrong twice: it ignores every layer below the last, and it multiplies the sum of
     squared derivatives by the norm of the WHOLE weight matrix instead of pairing each
-    unit's derivative with its own row (compare eq. rifai). Kept only as a counterexample."""
+    unit's derivative with its own row (compare eq. rifai). Kept only as a counterexample.
+    On the model's device, like the penalty it imitates."""
     _check(model, x)
+    x = to_model(model, x)
     linears = sigmoid_mlp_linears(model.encoder)
     z = model.encoder(x)                                         # (B, k)
     return (z * (1 - z)).pow(2).sum(1).mean() * linears[-1].weight.pow(2).sum()

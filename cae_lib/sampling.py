@@ -21,6 +21,9 @@ taking the mean r(x_tilde) instead contracts the chain onto the data.
 
 Both are computed with torch.func (vjp and jvp; the Jacobian is never formed) and return the
 whole chain, (n_steps + 1, B, d), element 0 being x0.
+
+Devices (the rule of `cae_lib.device`): the chain runs on the model's device (x0 is moved there
+once) and comes back on x0's device; a generator may live on any device (noise is drawn there).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ import torch
 from torch.func import jvp, vjp
 
 from .denoising import _quiet_forward_ad
+from .device import to_caller, to_model
 from .model import check_batch, check_number
 from .penalties import _encoder_fn
 
@@ -35,30 +39,37 @@ METHODS = ("cae", "dae")
 
 
 def _noise(shape, like: torch.Tensor, generator) -> torch.Tensor:
-    return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
+    """N(0, 1) draws in like's dtype, made on the generator's device, moved to like's."""
+    dev = generator.device if generator is not None else like.device
+    return torch.randn(shape, generator=generator, device=dev, dtype=like.dtype).to(like.device)
 
 
 def cae_step(model, x: torch.Tensor, noise_std: float, generator=None) -> torch.Tensor:
-    """x' = g(f(x) + J J^T eps), eps ~ N(0, noise_std^2 I_k). x: (B, d) -> (B, d)."""
+    """x' = g(f(x) + J J^T eps), eps ~ N(0, noise_std^2 I_k). x: (B, d) -> (B, d), on x's
+    device (computed on the model's)."""
+    home, x = x, to_model(model, x)
     f = _encoder_fn(model)
     z, pullback = vjp(f, x)                                   # z: (B, k)
     eps = noise_std * _noise(z.shape, z, generator)           # (B, k)
     (jt_eps,) = pullback(eps)                                 # (B, d) = J^T eps, per sample
     with _quiet_forward_ad():
         _, dz = jvp(f, (x,), (jt_eps,))                       # (B, k) = J J^T eps
-    return model.decode(z + dz).detach()
+    return to_caller(model.decode(z + dz).detach(), home)
 
 
 def dae_step(model, x: torch.Tensor, noise_std: float, generator=None) -> torch.Tensor:
-    """x' = r(x + noise_std e), e ~ N(0, I_d). x: (B, d) -> (B, d)."""
+    """x' = r(x + noise_std e), e ~ N(0, I_d). x: (B, d) -> (B, d), on x's device (computed
+    on the model's)."""
+    home, x = x, to_model(model, x)
     with torch.no_grad():
-        return model(x + noise_std * _noise(x.shape, x, generator))[0]
+        return to_caller(model(x + noise_std * _noise(x.shape, x, generator))[0], home)
 
 
 def sample_chain(model, x0: torch.Tensor, n_steps: int, noise_std: float,
                  generator: torch.Generator | None = None, method: str = "cae"
                  ) -> torch.Tensor:
-    """Run B chains from x0 (B, d) for n_steps steps. Returns (n_steps + 1, B, d), [0] = x0.
+    """Run B chains from x0 (B, d) for n_steps steps. Returns (n_steps + 1, B, d), [0] = x0,
+    on x0's device (the steps run on the model's).
 
     method="cae" (Rifai et al. 2012) or "dae" (corrupt, then reconstruct); see the module
     docstring. A seeded `generator` makes the chain reproducible."""
@@ -71,10 +82,10 @@ def sample_chain(model, x0: torch.Tensor, n_steps: int, noise_std: float,
     step = cae_step if method == "cae" else dae_step
     was_training = model.training
     model.eval()
-    xs = [x0.detach()]
+    xs = [to_model(model, x0.detach())]
     try:
         for _ in range(n_steps):
             xs.append(step(model, xs[-1], noise_std, generator))
     finally:
         model.train(was_training)
-    return torch.stack(xs)                                    # (n_steps + 1, B, d)
+    return to_caller(torch.stack(xs), x0)                     # (n_steps + 1, B, d)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from .device import default_device
+from .device import check_device, default_device
 from .model import check_batch, check_number, sigmoid_mlp_linears
 from .penalties import (METHODS, analytic_penalty, encoder_activations, jacobian_norms,
                         penalty_and_code)
@@ -95,7 +95,10 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
           lr: float = 1e-3, seed: int = 0, device=None, progress: bool = True,
           loss: str = "mse") -> History:
     """Adam on the objective above, in place. Returns the per-epoch History.
-    loss: "mse" or "bce", each a mean over pixels and samples (see the module docstring)."""
+    loss: "mse" or "bce", each a mean over pixels and samples (see the module docstring).
+    Leaves the model on `device` (default: cl.default_device(), the GPU if there is one), in
+    eval mode; x_train may be anywhere (it is copied there). Every cae_lib helper follows the
+    model's device afterwards, so a CPU batch still works (the rule of `cae_lib.device`)."""
     check_number("lam", lam)
     check_number("noise_std", noise_std)
     check_number("epochs", epochs, integer=True, positive=True)
@@ -106,7 +109,7 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
     check_batch(x_train, model.input_dim, name="x_train")
     check_loss(loss, x_train)
 
-    device = torch.device(device) if device is not None else default_device()
+    device = check_device(device, "device") if device is not None else default_device()
     model.to(device).train()
     X = x_train.to(device)
     gen_cpu = torch.Generator().manual_seed(seed)                 # batch order

@@ -10,7 +10,7 @@ def test_sensitivity_approaches_rms_jacobian_gain(arch):
     x = batch(m, n=4, dtype=torch.float64)
     g = torch.Generator().manual_seed(0)
     ratios = torch.stack([sensitivity(m, x, noise_std=1e-5, generator=g) for _ in range(2000)])
-    J2 = torch.stack([jacobian_penalty(m, x[i:i + 1]) for i in range(len(x))]).detach()  # (B,)
+    J2 = torch.stack([jacobian_penalty(m, x[i:i + 1]) for i in range(len(x))]).detach().cpu()
     # E[ratio^2] = ||J||_F^2 / d exactly for Gaussian e, to first order in noise_std
     assert torch.allclose(ratios.pow(2).mean(0), J2 / m.input_dim, rtol=0.05)
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import cae_lib as cl
-from conftest import batch, make
+from conftest import batch, cpu_copy, make
 
 
 def full_reconstruction_jacobian_norms(model, x):
@@ -15,22 +15,23 @@ def full_reconstruction_jacobian_norms(model, x):
 
 def test_reconstruction_jacobian_matches_full_jacobian(arch):
     m = make(arch, torch.float64)
+    mc = cpu_copy(m)                                      # the reference, on the CPU
     x = batch(m, n=3, dtype=torch.float64)
-    ref = full_reconstruction_jacobian_norms(m, x)
+    ref = full_reconstruction_jacobian_norms(mc, x)
     assert torch.allclose(cl.reconstruction_jacobian_norms(m, x), ref, rtol=1e-10)
     # ... and its parameter gradients
     val = cl.reconstruction_jacobian_penalty(m, x)
     g = torch.autograd.grad(val, list(m.parameters()))
-    g_ref = torch.autograd.grad(ref.mean(), list(m.parameters()))
+    g_ref = torch.autograd.grad(ref.mean(), list(mc.parameters()))
     for a, b in zip(g, g_ref):
-        assert torch.allclose(a, b, rtol=1e-8, atol=1e-14)
+        assert torch.allclose(a.cpu(), b, rtol=1e-8, atol=1e-14)
 
 
 def test_reconstruction_jacobian_float32_close_to_float64():
     m = make("default")
     x = batch(m, n=4)
     v32 = cl.reconstruction_jacobian_penalty(m, x).detach()
-    v64 = cl.reconstruction_jacobian_penalty(m.double(), x.double()).detach()
+    v64 = cl.reconstruction_jacobian_penalty(cpu_copy(m).double(), x.double()).detach()
     assert abs(float(v32) - float(v64)) / float(v64) < 1e-5
 
 
@@ -38,6 +39,7 @@ def test_residual_laplacian_matches_hessian_trace():
     m = make("odd", torch.float64)
     x = batch(m, n=2, dtype=torch.float64)
     got = cl.residual_laplacian_term(m, x)
+    m = cpu_copy(m)                                         # the reference, on the CPU
     for i, xb in enumerate(x):
         e = (xb - m(xb[None])[0][0]).detach()
         H = torch.autograd.functional.hessian(lambda v: (e * m(v[None])[0][0]).sum(), xb)
@@ -82,7 +84,8 @@ def test_dae_lam_maps_the_pixel_mean_dae_loss():
             p.mul_(3.0)
     x = batch(m, n=8, dtype=torch.float64)
     s = 0.002
-    clean = (x - m(x)[0]).pow(2).mean().detach()
+    mc = cpu_copy(m)                                        # the reference, on the CPU
+    clean = (x - mc(x)[0]).pow(2).mean().detach()
     predicted = cl.small_noise_dae_loss(m, x, s)
     bracket = (cl.reconstruction_jacobian_norms(m, x)
                - cl.residual_laplacian_term(m, x)).mean().detach()
@@ -93,15 +96,15 @@ def test_dae_lam_maps_the_pixel_mean_dae_loss():
     with torch.no_grad():
         for _ in range(400):
             eps = s * torch.randn(x.shape, generator=g, dtype=torch.float64)
-            plus = (x - m(x + eps)[0]).pow(2).mean()
-            minus = (x - m(x - eps)[0]).pow(2).mean()
+            plus = (x - mc(x + eps)[0]).pow(2).mean()
+            minus = (x - mc(x - eps)[0]).pow(2).mean()
             vals.append((plus + minus) / 2 - clean)
     vals = torch.stack(vals)
     est, se = vals.mean(), vals.std() / len(vals) ** 0.5
     excess = predicted - clean
     assert abs(est - excess) < 4 * se + 0.02 * abs(excess)
     # lam = sigma^2/d on J_r, not on J_f: the encoder-only weight misses it
-    jf = cl.jacobian_penalty(m, x).detach()
+    jf = cl.jacobian_penalty(m, x).detach().cpu()
     assert abs(est - s ** 2 / m.input_dim * jf) > 4 * se
 
 

@@ -7,13 +7,17 @@ from torch import nn
 
 from cae_lib import METHODS, jacobian_penalty, source_shortcut_penalty, encoder_jacobian
 from cae_lib import jacobian_norms as cl_norms
-from conftest import batch, make
+from conftest import DEVICE, batch, cpu_copy, make
 
 EXACT = ["analytic", "autograd", "loop"]
 
 
 def reference(model64, x64):
-    """(1/B) sum_b ||dz_b/dx_b||_F^2, one autograd.functional.jacobian per sample, float64."""
+    """(1/B) sum_b ||dz_b/dx_b||_F^2, one autograd.functional.jacobian per sample, float64,
+    on the CPU (pass a CPU model to take its gradients; else a CPU copy is made)."""
+    if model64.encoder[0].weight.device.type != "cpu":
+        model64 = cpu_copy(model64)
+    x64 = x64.cpu()
     total = 0.0
     for xb in x64:
         J = torch.autograd.functional.jacobian(model64.encoder, xb, create_graph=True)  # (k, d)
@@ -28,13 +32,14 @@ def grads(model, value):
 
 
 def rel(a, b):
-    return float((a.double() - b.double()).norm() / b.double().norm())
+    a, b = a.detach().double().cpu(), b.detach().double().cpu()
+    return float((a - b).norm() / b.norm())
 
 
 @pytest.mark.parametrize("method", EXACT)
 def test_exact_methods_match_float64_reference_in_float32(arch, method):
     m32 = make(arch)
-    m64 = copy.deepcopy(m32).double()
+    m64 = cpu_copy(m32).double()                            # the reference stays on the CPU
     x32 = batch(m32)
     ref = reference(m64, x32.double())
     ref_g = grads(m64, ref)
@@ -54,7 +59,7 @@ def test_exact_methods_match_reference_in_float64(arch, method):
 
 def test_one_layer_closed_form_is_rifai_formula():
     m = make("one_layer", torch.float64)
-    x = batch(m, dtype=torch.float64)
+    x = batch(m, dtype=torch.float64).to(DEVICE)
     h = m.encoder(x)                                        # (B, k)
     W = m.encoder[0].weight                                 # (k, d)
     rifai = ((h * (1 - h)) ** 2 @ (W ** 2).sum(1)).mean()
@@ -66,6 +71,7 @@ def test_encoder_jacobian_shape_and_norm(arch):
     x = batch(m, dtype=torch.float64)
     J = encoder_jacobian(m, x)
     assert J.shape == (len(x), m.latent_dim, m.input_dim)
+    assert J.device == x.device                             # a measurement: on x's device
     assert torch.allclose(J.pow(2).sum() / len(x), reference(m, x), rtol=1e-12)
 
 
@@ -139,7 +145,7 @@ def test_analytic_on_non_sigmoid_encoder_names_autograd():
     # ... and autograd handles it, exactly
     m64 = copy.deepcopy(m).double()
     x = batch(m64, dtype=torch.float64)
-    assert rel(jacobian_penalty(m64, x, "autograd").detach(), reference(m64, x).detach()) < 1e-12
+    assert rel(jacobian_penalty(m64, x, "autograd"), reference(m64, x)) < 1e-12
 
 
 def test_bad_inputs_are_clear_errors():
@@ -160,10 +166,12 @@ def test_jacobian_norms_per_sample(arch):
     m = make(arch, torch.float64)
     x = batch(m, dtype=torch.float64)
     per = cl_norms(m, x)
-    assert per.shape == (len(x),)
+    assert per.shape == (len(x),) and per.device == x.device
     ref = encoder_jacobian(m, x).pow(2).sum((1, 2))
     assert torch.allclose(per, ref, rtol=1e-12)
-    assert torch.allclose(per.mean(), jacobian_penalty(m, x), rtol=1e-12)
+    pen = jacobian_penalty(m, x)                                # a loss term: model's device
+    assert pen.device == m.encoder[0].weight.device
+    assert torch.allclose(per.mean(), pen.cpu(), rtol=1e-12)
     m.encoder[1] = nn.Tanh()                                    # falls back to torch.func
     assert torch.allclose(cl_norms(m, x), encoder_jacobian(m, x).pow(2).sum((1, 2)))
 

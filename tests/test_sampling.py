@@ -5,7 +5,7 @@ import torch
 
 import cae_lib as cl
 from cae_lib.sampling import cae_step
-from conftest import batch, make
+from conftest import batch, cpu_copy, make
 
 
 def test_cae_step_matches_explicit_jacobian_formula(arch):
@@ -16,7 +16,9 @@ def test_cae_step_matches_explicit_jacobian_formula(arch):
                             dtype=torch.float64)                                  # (B, k)
     J = cl.encoder_jacobian(m, x)                                                 # (B, k, d)
     dz = torch.einsum("bkd,bjd,bj->bk", J, J, eps)                                # J J^T eps
-    ref = m.decode(m.encode(x) + dz)
+    mc = cpu_copy(m)                                                              # on the CPU
+    ref = mc.decode(mc.encode(x) + dz)
+    assert out.device == x.device
     assert torch.allclose(out, ref, rtol=1e-10, atol=1e-12)
 
 
@@ -37,8 +39,8 @@ def test_zero_noise_chain_iterates_the_reconstruction():
     m = make("one_layer", torch.float64)
     x0 = batch(m, n=2, dtype=torch.float64)
     with torch.no_grad():
-        r1 = m(x0)[0]
-        r2 = m(r1)[0]
+        r1 = cpu_copy(m)(x0)[0]
+        r2 = cpu_copy(m)(r1)[0]
     for method in ("cae", "dae"):
         ch = cl.sample_chain(m, x0, 2, 0.0, method=method)
         assert torch.allclose(ch[1], r1) and torch.allclose(ch[2], r2)

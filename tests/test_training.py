@@ -5,11 +5,12 @@ import torch
 from torch import nn
 
 from cae_lib import ContractiveAutoencoder, History, jacobian_penalty, train
+from conftest import DEVICE
 
 
 def small(seed=0):
     torch.manual_seed(seed)
-    return ContractiveAutoencoder(input_dim=20, hidden_dims=(12,), latent_dim=4)
+    return ContractiveAutoencoder(input_dim=20, hidden_dims=(12,), latent_dim=4).to(DEVICE)
 
 
 def data(n=96, seed=0):
@@ -137,7 +138,7 @@ def test_step_reuses_the_penalty_pass_without_changing_gradients(method):
     # The training step takes z from the penalty's own encoder pass; the parameter gradients
     # must equal those of a separate encoder pass for the decoder.
     from cae_lib.training import _penalty_fn
-    m, x = small(), data(32)
+    m, x = small(), data(32).to(DEVICE)        # inside train the batch is on the device
     grads = []
     for shared in (True, False):
         gen = torch.Generator().manual_seed(3)
