@@ -3,19 +3,26 @@
 Where the files come from, in order:
   1. <root>/MNIST/raw (or <root>/FashionMNIST/raw), torchvision's layout, if already there;
   2. the folder named by env CAE_DATA_MIRROR, in the same layout (<mirror>/MNIST/raw/*.gz):
-     the .gz files are copied into <root> and torchvision checks their md5 and unpacks them
-     without any network (this is how CI and an offline classroom run);
-  3. torchvision's own download.
-If all three fail, a RuntimeError says how to supply the files, within seconds.
+     the .gz files are copied into <root>, their md5 checked, and unpacked, with no network
+     (this is how CI and an offline classroom run);
+  3. a download from torchvision's mirrors (only when CAE_DATA_MIRROR is not set).
+A crowd is safe: nine kernels that start at once on an empty folder copy and unpack each file
+once, under a file lock on <root>/<Name>/raw, and every file is written under a temporary name
+and renamed, so no process ever reads a half-written file. When loading fails, the error names
+the real cause (a missing or corrupt mirror file, a failed md5, a corrupt unpacked file, or no
+mirror and a failed download) and the fix, within seconds.
 
 Datasets: MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0) and Fashion-MNIST
 (Xiao, Rasul, Vollgraf 2017, arXiv:1708.07747; MIT).
 """
 from __future__ import annotations
 
+import gzip
+import math
 import os
 import shutil
 import socket
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +30,7 @@ import torch
 
 _DATASETS = {"mnist": "MNIST", "fashion": "FashionMNIST"}
 _FULL: dict[tuple[str, str], tuple[torch.Tensor, ...]] = {}  # in-process cache of full splits
+_LOCK_SECONDS = 600   # the longest wait for another process that unpacks the same folder
 
 
 class Digits(NamedTuple):
@@ -53,22 +61,134 @@ def _dataset_class(dataset: str):
     return getattr(datasets, _DATASETS[dataset])
 
 
-def _copy_from_mirror(cls, root: Path, mirror: Path) -> None:
-    raw = root / cls.__name__ / "raw"
-    for filename, _md5 in cls.resources:
-        dst = raw / filename
-        extracted = raw / filename[:-3]
-        if dst.exists() or extracted.exists():
-            continue
-        src = mirror / cls.__name__ / "raw" / filename
+def _header_problem(path: Path) -> str | None:
+    """None if `path` is a complete unpacked IDX file (the MNIST format), else what is wrong:
+    its size must equal the header's length plus the product of the dimensions it declares."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as err:
+        return f"unreadable ({err.strerror or err})"
+    if len(head) < 8 or head[:2] != b"\0\0" or head[2] != 8 or head[3] not in (1, 3):
+        return f"{size} bytes, without an IDX header (0x0000080N)"
+    dims = [int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(head[3])]
+    expected = 4 * (len(dims) + 1) + math.prod(dims)
+    return None if size == expected else f"{size} bytes where its header promises {expected}"
+
+
+def _unpacked(cls, raw: Path) -> bool:
+    """True if every file is unpacked and complete (the fast path: no lock needed, since a
+    name appears only by os.replace of a finished file)."""
+    return all(not _header_problem(raw / f[:-3]) for f, _ in cls.resources)
+
+
+def _replace_verified(src_write, dst: Path, md5: str) -> bool:
+    """Write dst through a temporary name (src_write(tmp) fills it), keep it only if its md5 is
+    `md5`: os.replace then gives dst atomically. Returns False (nothing left) on a bad md5."""
+    from torchvision.datasets.utils import check_integrity
+
+    tmp = dst.with_name(f"{dst.name}.part{os.getpid()}")
+    try:
+        src_write(tmp)
+        if not check_integrity(str(tmp), md5):
+            return False
+        os.replace(tmp, dst)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fetch_gz(cls, raw: Path, filename: str, md5: str) -> None:
+    """Make raw/filename a verified copy (md5) of the official .gz: kept if already good, else
+    copied from CAE_DATA_MIRROR when set, else downloaded. Errors name the real cause."""
+    from torchvision.datasets.utils import check_integrity, download_url
+
+    gz, name = raw / filename, cls.__name__
+    if gz.exists() and check_integrity(str(gz), md5):
+        return
+    local = (f"{gz} is corrupt or partial (its md5 is not the official {md5})"
+             if gz.exists() else f"no files under {raw}")
+    mirror = os.environ.get("CAE_DATA_MIRROR")
+    if mirror:
+        src = Path(mirror) / name / "raw" / filename
         if not src.exists():
             raise FileNotFoundError(
                 f"CAE_DATA_MIRROR={mirror} has no {src.relative_to(mirror)}. The mirror must use "
-                f"torchvision's layout: {mirror}/{cls.__name__}/raw/{filename}.")
+                f"torchvision's layout: {mirror}/{name}/raw/{filename}.")
+        if not _replace_verified(lambda tmp: shutil.copyfile(src, tmp), gz, md5):
+            raise RuntimeError(
+                f"could not load {name}: the mirror's {src} fails its md5 check (expected "
+                f"{md5}): a corrupt or partial copy. Replace it with the official file (or "
+                f"unset CAE_DATA_MIRROR to download it).")
+        return
+    old_timeout, errors = socket.getdefaulttimeout(), []
+    socket.setdefaulttimeout(15)  # a silent network should fail fast, not hang the book
+    try:
+        for url in (m + filename for m in cls.mirrors):
+            try:
+                if _replace_verified(lambda tmp: download_url(url, str(raw), tmp.name), gz, md5):
+                    return
+                errors.append(f"{url}: the file received fails its md5 check")
+            except Exception as err:  # URLError, OSError, RuntimeError from torchvision
+                text = str(err).strip()
+                errors.append(f"{url}: {text.splitlines()[0] if text else type(err).__name__}")
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+    raise RuntimeError(
+        f"could not load {name}: {local}, CAE_DATA_MIRROR is not set, and downloading "
+        f"{filename} failed ({'; '.join(errors)}). Offline, point env CAE_DATA_MIRROR at a "
+        f"folder holding {name}/raw/*.gz (torchvision's layout), or copy those .gz files into "
+        f"{raw} yourself; or pass root=... / set CAE_DATA_DIR to where they already are.")
+
+
+def _unpack(gz: Path, out: Path) -> None:
+    """Decompress gz into out through a temporary name; out appears complete or not at all."""
+    tmp = out.with_name(f"{out.name}.part{os.getpid()}")
+    try:
+        with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        problem = _header_problem(tmp)
+        if problem:
+            raise RuntimeError(f"unpacking {gz} gave a bad file ({problem}); delete {gz} and "
+                               f"load again to fetch a fresh copy.")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _ensure_files(cls, root: Path) -> None:
+    """Fill <root>/<Name>/raw with the verified .gz files and their unpacked contents, ONCE
+    however many processes ask at the same moment: the work is done under a file lock
+    (filelock) on that folder, and every file is written to a temporary name and renamed."""
+    from filelock import FileLock, Timeout
+
+    raw = root / cls.__name__ / "raw"
+    if _unpacked(cls, raw):
+        return
+    try:
         raw.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(dst.name + f".part{os.getpid()}")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)  # atomic: a half-copied file never carries the final name
+        lock = FileLock(str(raw / ".unpack.lock"), timeout=_LOCK_SECONDS)
+        with lock:
+            for filename, md5 in cls.resources:
+                out = raw / filename[:-3]
+                problem = _header_problem(out) if out.exists() else None
+                if out.exists() and not problem:
+                    continue                     # another process finished it first
+                if problem:
+                    warnings.warn(f"{out} is corrupt or partial ({problem}); unpacking it "
+                                  f"again from {filename}.", RuntimeWarning, stacklevel=4)
+                _fetch_gz(cls, raw, filename, md5)
+                _unpack(raw / filename, out)
+    except Timeout:
+        raise RuntimeError(f"could not load {cls.__name__}: waited {_LOCK_SECONDS} s for another "
+                           f"process that holds {raw / '.unpack.lock'} while it unpacks the "
+                           f"data. If none is running, load again.") from None
+    except PermissionError as err:
+        raise RuntimeError(f"could not load {cls.__name__}: {raw} is missing files and is not "
+                           f"writable ({err.strerror}). Point CAE_DATA_DIR (or root=...) at a "
+                           f"writable folder, or fill this one once from a writable account."
+                           ) from None
 
 
 def _load_full(dataset: str, root: Path) -> tuple[torch.Tensor, ...]:
@@ -76,23 +196,14 @@ def _load_full(dataset: str, root: Path) -> tuple[torch.Tensor, ...]:
     if key in _FULL:
         return _FULL[key]
     cls = _dataset_class(dataset)
-    mirror = os.environ.get("CAE_DATA_MIRROR")
-    if mirror:
-        _copy_from_mirror(cls, root, Path(mirror))
-    old_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(15)  # a silent network should fail fast, not hang the book
+    _ensure_files(cls, root)
     try:
-        splits = [cls(str(root), train=t, download=True) for t in (True, False)]
-    except Exception as err:  # torchvision raises RuntimeError/URLError/OSError offline
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        splits = [cls(str(root), train=t, download=False) for t in (True, False)]
+    except Exception as err:  # the files were complete a moment ago: something else broke
         raise RuntimeError(
-            f"could not load {cls.__name__}: no files under {root / cls.__name__ / 'raw'} and the "
-            f"download failed ({reason}). Offline, point env CAE_DATA_MIRROR at a folder holding "
-            f"{cls.__name__}/raw/*.gz (torchvision's layout), or copy those .gz files into "
-            f"{root / cls.__name__ / 'raw'} yourself; or pass root=... / set CAE_DATA_DIR to where "
-            f"they already are.") from None
-    finally:
-        socket.setdefaulttimeout(old_timeout)
+            f"could not read {cls.__name__} from {root / cls.__name__ / 'raw'}: "
+            f"{str(err).strip() or type(err).__name__}. Delete that folder's unpacked files "
+            f"(those without .gz); they are unpacked again from the .gz files.") from None
     out = []
     for ds in splits:
         out += [ds.data.reshape(len(ds.data), -1).float().div_(255.0), ds.targets.long()]
