@@ -57,8 +57,39 @@ test: $(STAMP)
 	CAE_CACHE_READONLY=1 $(ONE_THREAD) $(PYTEST) -n $(JOBS) tests/test_student_run.py
 	$(MAKE) --no-print-directory browser
 
+# CAE_TEST_DEVICE=cuda make unit: every unit test with its models on that device (default
+# cpu; the data stay on the CPU, as a user's do; a device this machine lacks is a clear error).
 unit: $(STAMP)
 	$(PYTEST) --ignore=tests/test_browser.py --ignore=tests/test_student_run.py tests
+
+# make test-gpu, for anyone with a GPU (a teacher checking a Colab-like run, a contributor):
+# the unit tests with CAE_TEST_DEVICE=$(GPU_DEVICE), $(GPU_UNIT_JOBS) at a time; make cache;
+# every chapter under nbval from the read-only cache. Each part prints its time; make -k
+# test-gpu runs the later parts even when one fails. GPU_DEVICE=cuda:1 picks another GPU.
+# TEST_PYTHON=python3 make test-gpu uses that existing Python instead of creating .venv (a
+# machine without network or pip: it needs torch, torchvision, matplotlib, tqdm, filelock,
+# pytest, pytest-xdist, nbval, nbformat, nbclient, ipykernel, ipywidgets, jupyter-cache,
+# pyyaml) and imports this checkout's cae_lib through PYTHONPATH.
+.PHONY: test-gpu gpu-unit gpu-cache gpu-nbval
+TEST_PYTHON   ?=
+GPU_DEVICE    ?= cuda
+GPU_UNIT_JOBS ?= 4
+GPU_PY  := $(if $(TEST_PYTHON),$(TEST_PYTHON),$(BIN)/python)
+GPU_DEP := $(if $(TEST_PYTHON),,$(STAMP))
+GPU_ENV := $(if $(TEST_PYTHON),PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)),)
+test-gpu: gpu-unit gpu-nbval
+gpu-unit: $(GPU_DEP)
+	@t=$$(date +%s); CAE_TEST_DEVICE=$(GPU_DEVICE) $(GPU_ENV) $(GPU_PY) -m pytest -q \
+		-n $(GPU_UNIT_JOBS) --ignore=tests/test_browser.py \
+		--ignore=tests/test_student_run.py tests && \
+		echo "test-gpu: unit tests on $(GPU_DEVICE): $$(($$(date +%s) - t)) s"
+gpu-cache: $(GPU_DEP)
+	@t=$$(date +%s); CAE_DEVICE=$(GPU_DEVICE) $(GPU_ENV) $(GPU_PY) -m cae_lib.catalog && \
+		echo "test-gpu: make cache: $$(($$(date +%s) - t)) s"
+gpu-nbval: gpu-cache
+	@t=$$(date +%s); CAE_DEVICE=$(GPU_DEVICE) CAE_CACHE_READONLY=1 $(ONE_THREAD) $(GPU_ENV) \
+		$(GPU_PY) -m pytest -q -n $(JOBS) --dist loadfile $(NBVAL) book && \
+		echo "test-gpu: every chapter under nbval: $$(($$(date +%s) - t)) s"
 
 # One student notebook per chapter, without the solutions: _build/student/ and
 # _build/student.zip (see cae_lib/student.py); nothing generated is committed.

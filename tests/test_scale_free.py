@@ -8,7 +8,7 @@ from torch import nn
 
 import cae_lib as cl
 from cae_lib.evaluation import Scores
-from conftest import batch, make
+from conftest import DEVICE, batch, cpu_copy, make
 
 
 @pytest.mark.parametrize("c", [1e-3, 0.1, 7.0])
@@ -23,7 +23,8 @@ def test_relative_sensitivity_is_unchanged_by_code_scale(c):
     rel1 = cl.relative_sensitivity(m, x, generator=g1)
     rel2 = cl.relative_sensitivity(cheat, x, generator=g2)
     assert torch.allclose(rel1, rel2, rtol=1e-10)                       # relative: does not
-    assert torch.allclose(cheat(x)[0], m(x)[0])                         # same reconstruction
+    xd = x.to(DEVICE)
+    assert torch.allclose(cheat(xd)[0], m(xd)[0])                       # same reconstruction
     pen = cl.jacobian_penalty(cheat, x, method="autograd")
     assert float(pen.detach()) == pytest.approx(
         c ** 2 * float(cl.jacobian_penalty(m, x).detach()), rel=1e-9)
@@ -39,7 +40,7 @@ def test_relative_sensitivity_definition_by_hand():
     g = torch.Generator().manual_seed(0)
     e = 0.05 * torch.randn(x.shape, generator=g).double()   # drawn as the library does
     perm = torch.randperm(10, generator=g)
-    f = m.encoder
+    f = cpu_copy(m).encoder                                  # the reference, on the CPU
     local = (f(x + e) - f(x)).norm(dim=1) / e.norm(dim=1)
     keep = perm != torch.arange(10)
     pair = (f(x) - f(x[perm])).norm(dim=1)[keep] / (x - x[perm]).norm(dim=1)[keep]
@@ -74,7 +75,7 @@ def test_decoder_gain_is_the_top_singular_value_of_the_decoder_jacobian():
     for m in [make("default", torch.float64),
               cl.ContractiveAutoencoder(hidden_dims=(), latent_dim=30, tied=True).double()]:
         x = batch(m, n=7, dtype=torch.float64)
-        z = m.encoder(x)
+        z = m.encoder(x.to(m.encoder[0].weight.device))
         J = torch.func.vmap(torch.func.jacrev(m.decoder))(z).detach()   # (B, d, k)
         exact = torch.linalg.svdvals(J)[:, 0].median()
         assert cl.decoder_gain(m, x) == pytest.approx(float(exact), rel=2e-3)
@@ -97,7 +98,7 @@ def test_relative_sensitivity_is_not_invariant_to_per_unit_scaling():
 
     class Diag(nn.Module):
         def forward(self, z):
-            return z * torch.linspace(0.1, 10, z.shape[1], dtype=z.dtype)
+            return z * torch.linspace(0.1, 10, z.shape[1], dtype=z.dtype, device=z.device)
 
     rel = lambda mm: cl.relative_sensitivity(mm, x, generator=torch.Generator().manual_seed(0))
     assert not torch.allclose(rel(m), rel(PerUnit()), rtol=1e-3)
