@@ -57,8 +57,9 @@ test: $(STAMP)
 	CAE_CACHE_READONLY=1 $(ONE_THREAD) $(PYTEST) -n $(JOBS) tests/test_student_run.py
 	$(MAKE) --no-print-directory browser
 
-# CAE_TEST_DEVICE=cuda make unit: every unit test with its models on that device (default
-# cpu; the data stay on the CPU, as a user's do; a device this machine lacks is a clear error).
+# CAE_TEST_DEVICE=cuda make unit: the unit tests with their models on that device (default
+# cpu; the data stay on the CPU, as a user's do; a device this machine lacks is a clear error;
+# README, "Devices and GPUs", says which models).
 unit: $(STAMP)
 	$(PYTEST) --ignore=tests/test_browser.py --ignore=tests/test_student_run.py tests
 
