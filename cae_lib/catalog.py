@@ -91,6 +91,8 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
         for lam in (0.0, 0.001, 0.01):
             out.append((f"paper {'tied' if tied else 'untied'}, lam {lam:g}",
                         paper_config(lam, tied)))
+    out += [(f"4b chains: paper tied, lam 0.001, seed {r}",             # 4b: replicates
+             replace(paper_config(0.001), seed=r)) for r in replicates() if r]
     for lam in (0.0, 0.001):                                          # exercise 7.6
         out.append((f"Fashion-MNIST paper tied, lam {lam:g}",
                     paper_config(lam, dataset="fashion")))
@@ -98,15 +100,16 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
 
 
 def _toy() -> list[tuple[str, ToyConfig]]:
-    """Chapters 1b and 4b: 2-D autoencoders on the circle."""
-    out = [(f"toy lam {lam:g}", ToyConfig(lam=lam)) for lam in (0.0, 0.03, 0.1, 0.3, 1.0)]
-    out += [(f"toy lam {lam:g}, seed {seed}", ToyConfig(lam=lam, seed=seed))   # 1b, seeds
-            for lam in (0.0, 0.3) for seed in (1, 2)]
-    out += [(f"toy lam {lam:g}, thick ring 0.15", ToyConfig(lam=lam, data_noise_std=0.15))
-            for lam in (0.0, 0.3)]                                    # exercise 1b.2
-    out += [(f"toy DAE sigma {s:g}", ToyConfig(noise_std=s))          # 4b, exercise 4b.2
-            for s in (0.2, 0.1, 0.05, 0.025, 0.035)]
-    return out
+    """Chapters 1b and 4b: 2-D autoencoders on the circle, replicates 0, 1, 2 of each
+    configuration (every toy claim rests on all three)."""
+    kinds = [(f"toy lam {lam:g}", dict(lam=lam))                        # 1b, 4b
+             for lam in (0.0, 0.03, 0.1, 0.3, 1.0)]
+    kinds += [(f"toy lam {lam:g}, thick ring 0.15", dict(lam=lam, data_noise_std=0.15))
+              for lam in (0.0, 0.3)]                                    # exercise 1b.2
+    kinds += [(f"toy DAE sigma {s:g}", dict(noise_std=s))               # 4b, exercise 4b.2
+              for s in (0.2, 0.1, 0.05, 0.025, 0.035)]
+    return [(name + (f", seed {r}" if r else ""), ToyConfig(seed=r, **kw))
+            for name, kw in kinds for r in replicates()]
 
 
 def _scored() -> list[tuple[str, TrainConfig]]:

@@ -310,3 +310,17 @@ def band(circle: Circle, n: int, lo: float, hi: float, generator=None) -> torch.
     sign = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     r = circle.radius + sign * d
     return torch.stack([r * torch.cos(t), r * torch.sin(t)], 1)
+
+
+def wasserstein_1d(u: torch.Tensor, v: torch.Tensor) -> float:
+    """Wasserstein-1 distance between the empirical laws of two 1-D samples u (n,), v (m,):
+    the integral over the line of |F_u - F_v|, the gap between their distribution
+    functions, exact, in float64. In the units of the samples; 0 only for equal laws.
+    Chapter 4b compares a chain's distances to the circle with the data's this way."""
+    u, v = (torch.as_tensor(a).detach().reshape(-1).double().cpu() for a in (u, v))
+    if len(u) == 0 or len(v) == 0 or not (u.isfinite().all() and v.isfinite().all()):
+        raise ValueError("wasserstein_1d needs two non-empty samples of finite numbers.")
+    knots = torch.cat([u, v]).sort().values                  # (n + m,) where F_u, F_v jump
+    F = [torch.searchsorted(a.sort().values, knots[:-1], right=True).double() / len(a)
+         for a in (u, v)]                         # both distribution functions, per interval
+    return float(((F[0] - F[1]).abs() * knots.diff()).sum())

@@ -7,7 +7,8 @@ import torch
 
 import cae_lib as cl
 from cae_lib.toy import (Circle, ToyConfig, agreement, angular_coverage, band, grid,
-                         normal_tangent_ratio, tangent_angle, toy_trained)
+                         normal_tangent_ratio, tangent_angle, toy_trained,
+                         wasserstein_1d)
 
 
 def points(n=50, seed=0, dtype=torch.float64):
@@ -198,3 +199,25 @@ def test_linear_output_model():
     assert torch.allclose(t.decode(z), z @ W + t.decoder.biases[0])
     with pytest.raises(ValueError, match="output must be one of"):
         cl.ContractiveAutoencoder(2, (), 4, output="relu")
+
+
+def test_wasserstein_1d_against_sorted_samples():
+    """Independent route: repeat each of u's n values m times and v's m values n times, so
+    that both samples have n * m points and the same laws; then W1 is the mean gap between
+    the sorted samples (the quantile formula), computed in numpy."""
+    import numpy as np
+    g = torch.Generator().manual_seed(0)
+    for n, m in [(7, 7), (5, 11), (40, 3), (1, 9)]:
+        u = torch.randn(n, generator=g, dtype=torch.float64)
+        v = 0.5 + 2 * torch.rand(m, generator=g, dtype=torch.float64)
+        U, V = np.sort(np.repeat(u.numpy(), m)), np.sort(np.repeat(v.numpy(), n))
+        expect = float(np.abs(U - V).mean())
+        assert wasserstein_1d(u, v) == pytest.approx(expect, rel=1e-12, abs=1e-15)
+        assert wasserstein_1d(v, u) == pytest.approx(expect, rel=1e-12, abs=1e-15)
+    u = torch.rand(50, generator=g)
+    assert wasserstein_1d(u, u) == 0.0
+    assert wasserstein_1d(u, u + 0.25) == pytest.approx(0.25, rel=1e-6)   # a shift
+    assert wasserstein_1d(torch.zeros(3), torch.ones(4)) == pytest.approx(1.0)
+    for bad in (torch.zeros(0), torch.tensor([0.0, float("nan")])):
+        with pytest.raises(ValueError, match="non-empty samples of finite"):
+            wasserstein_1d(bad, u)
