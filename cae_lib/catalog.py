@@ -49,7 +49,7 @@ from .device import default_device
 from .evaluation import probe_data, scored, scores_path
 from .seeds import book_seed, replicates
 from .toy import ToyConfig, toy_trained
-from .widgets import sweep_configs
+from .widgets import sweep_replicates
 
 Config = Union[TrainConfig, ToyConfig]
 
@@ -82,15 +82,17 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
            *[(f"{name}, seed {r}", replace(base, seed=r, **kw))         # 3, 4, 5: replicates
              for name, kw in [("AE", {}), ("DAE noise_std 0.3", dict(noise_std=0.3))]
              for r in (1, 2)],
-           ("CAE lam 0.01", replace(base, lam=0.01)),                 # 3 (family, ex. 2), 6, 7
-           ("CAE lam 0.001", replace(base, lam=0.001))]               # 3 (family), 6, 7
-    for (kind, value), cfg in sweep_configs().items():                # chapter 6's sweep
-        what = f"CAE lam {value:g}" if kind == "lam" else f"DAE noise_std {value:g}"
-        out.append(("AE" if cfg == base else what, cfg))
+           ("CAE lam 0.01", replace(base, lam=0.01)),                 # 3 (family, ex. 2), 7
+           ("CAE lam 0.001", replace(base, lam=0.001))]               # 3 (family), 7
     for tied in (True, False):                                        # chapter 3 (4b: tied 0.001)
         for lam in (0.0, 0.001, 0.01):
             out.append((f"paper {'tied' if tied else 'untied'}, lam {lam:g}",
                         paper_config(lam, tied)))
+    for r, rep in sweep_replicates().items():      # chapter 6's sweep on the paper's model,
+        for (kind, value), cfg in rep.items():     # every replicate (its lam 0, 0.001, 0.01
+            what = (f"paper tied DAE, noise_std {value:g}" if kind == "noise" and value
+                    else f"paper tied, lam {cfg.lam:g}")  # of replicate 0: chapter 3's above)
+            out.append((what + (f", seed {r}" if r else ""), cfg))
     out += [(f"4b chains: paper tied, lam 0.001, seed {r}",             # 4b: replicates
              replace(paper_config(0.001), seed=r)) for r in replicates() if r]
     for lam in (0.0, 0.001):                                          # exercise 7.6
@@ -113,12 +115,16 @@ def _toy() -> list[tuple[str, ToyConfig]]:
 
 
 def _scored() -> list[tuple[str, TrainConfig]]:
-    """The models whose probe scores the book computes: chapter 3's comparison and paper models,
-    chapter 6's sweep (which includes exercise 3.2's lam = 0.01)."""
-    names = {cfg: name for name, cfg in _mnist()}
-    cfgs = list(sweep_configs().values()) + [paper_config(lam) for lam in (0.0, 0.001, 0.01)]
+    """The models whose probe scores the book computes: chapter 3's comparison, exercise 3.2's
+    lam = 0.01 and paper models, and every replicate of chapter 6's sweep."""
+    names: dict = {}
+    for name, cfg in _mnist():                     # the name `catalog` keeps: the first one
+        names.setdefault(cfg, name)
+    cfgs = [replace(TrainConfig(), lam=0.01)]                                # exercise 3.2
+    cfgs += [paper_config(lam) for lam in (0.0, 0.001, 0.01)]                # chapter 3
     cfgs += [replace(TrainConfig(), seed=r, **kw) for r in replicates()      # 3, 4: seeds
              for kw in ({}, dict(noise_std=0.3), dict(lam=0.1))]
+    cfgs += [cfg for rep in sweep_replicates().values() for cfg in rep.values()]   # 6
     return [(names[cfg], cfg) for cfg in dict.fromkeys(cfgs)]
 
 
