@@ -88,6 +88,10 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
         for lam in (0.0, 0.001, 0.01):
             out.append((f"paper {'tied' if tied else 'untied'}, lam {lam:g}",
                         paper_config(lam, tied)))
+    out += [(f"paper {'tied' if tied else 'untied'}, lam {lam:g}, seed {r}",   # 3: the
+             replace(paper_config(lam, tied), seed=r))                 # replicates of
+            for tied, lams in ((True, (0.0, 0.001, 0.01)), (False, (0.0, 0.001)))
+            for lam in lams for r in replicates() if r]                # its tying test
     for r, rep in sweep_replicates().items():      # chapter 6's sweep on the paper's model,
         for (kind, value), cfg in rep.items():     # every replicate (its lam 0, 0.001, 0.01
             what = (f"paper tied DAE, noise_std {value:g}" if kind == "noise" and value
@@ -121,7 +125,8 @@ def _scored() -> list[tuple[str, TrainConfig]]:
     for name, cfg in _mnist():                     # the name `catalog` keeps: the first one
         names.setdefault(cfg, name)
     cfgs = [replace(TrainConfig(), lam=0.01)]                                # exercise 3.2
-    cfgs += [paper_config(lam) for lam in (0.0, 0.001, 0.01)]                # chapter 3
+    cfgs += [replace(paper_config(lam), seed=r) for lam in (0.0, 0.001, 0.01)
+             for r in replicates()]                                          # chapter 3
     cfgs += [replace(TrainConfig(), seed=r, **kw) for r in replicates()      # 3, 4: seeds
              for kw in ({}, dict(noise_std=0.3), dict(lam=0.1))]
     cfgs += [cfg for rep in sweep_replicates().values() for cfg in rep.values()]   # 6
