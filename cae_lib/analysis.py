@@ -218,6 +218,23 @@ def binomial_se(accuracy: float, n: int) -> float:
     return (accuracy * (1 - accuracy) / n) ** 0.5
 
 
+class _CodesTimesW(torch.autograd.Function):
+    """z @ W for a fixed (N, k) code matrix z and a (k, c) weight W, with the weight's gradient
+    computed as (g^T z)^T. Autograd would compute z^T g, which with a tall z and few classes
+    takes CPU BLAS's slow transposed path: about 9x longer in float64 at N = 20,000, k = 1000,
+    c = 10 (1015 ms against 112 ms on one thread, measured here); the two are the same sum."""
+
+    @staticmethod
+    def forward(ctx, z, W):                      # z: (N, k), W: (k, c)
+        ctx.save_for_backward(z)
+        return z @ W                             # (N, c)
+
+    @staticmethod
+    def backward(ctx, g):                        # g: (N, c)
+        (z,) = ctx.saved_tensors
+        return None, (g.T @ z).T                 # (k, c)
+
+
 def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test, y_test=None,
                  weight_decay: float = 1e-4, max_iter: int = 300, correct: dict | None = None):
     """Accuracy of multinomial logistic regression on frozen codes.
@@ -239,7 +256,8 @@ def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test, y_test=No
 
     def closure():
         opt.zero_grad()
-        loss = F.cross_entropy(z_train @ W + b, y_train) + weight_decay * W.pow(2).sum()
+        logits = _CodesTimesW.apply(z_train, W) + b                     # (N, classes)
+        loss = F.cross_entropy(logits, y_train) + weight_decay * W.pow(2).sum()
         loss.backward()
         return loss
     opt.step(closure)

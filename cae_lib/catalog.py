@@ -14,15 +14,18 @@ that no chapter waits for anything.
     CAE_SEED=1 python -m cae_lib.catalog # the models of realisation 1 (see seeds.py)
 
 On a CPU, the models are trained in three rounds (`fill`): the deep CAEs one after another with
-every thread (their closed-form penalty is large matrix products, which use all cores well);
-then every other model in one single-threaded worker process per core (small layers, 2-D toys:
+every thread (their closed-form penalty is large matrix products); then every other model in
+one single-threaded worker process per core, the most expensive first (small layers, 2-D toys:
 per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
-the probe scores, here again (seconds each, less than a worker's start). Never two rounds at
-once: a second process beside a multi-threaded training slows it several-fold. Measured on two
-cores: the 29 other models took 258 s one after another and about 190 s in two workers. On a GPU
-(`--jobs` default: one worker per core but one), the MNIST models train on the GPU in this
-process while the 2-D toys, which always train on one CPU thread, train in worker processes on
-the otherwise idle cores; then the probe scores. The table ends with each round's wall time.
+the probe scores, in the same workers. Never two rounds at once: a second process beside a
+multi-threaded training slows it several-fold. Measured on the two-core AVX2 development machine
+(CAE_SEED=0, cold, before exercise 7.6 had replicates): 823 s for the five deep CAEs of the time,
+1365 s for the other 64 models, 1022 s for 25 probe scores one after another (most of it in a
+slow transposed product that `analysis.linear_probe` now avoids: 26 s instead of 102 s for a
+1,000-unit code). On a GPU (`--jobs` default: one worker per core but one), the MNIST models
+train on the GPU in this process while the 2-D toys, which always train on one CPU thread,
+train in worker processes on the otherwise idle cores; then the probe scores, here. The table
+ends with each round's wall time.
 Either way a toy comes out bit for bit the same (toys always train on one thread); an MNIST model's
 weights may differ from a run on another thread count in the last bits only.
 
@@ -71,6 +74,14 @@ def paper_config(lam: float, tied: bool = True, dataset: str = "mnist") -> Train
                        dataset=dataset)
 
 
+FASHION_N_TRAIN = 5_000   # exercise 7.6's budget: a quarter of chapter 3's digits
+
+
+def fashion_config(lam: float, seed: int = 0) -> TrainConfig:
+    """Exercise 7.6: the paper's tied model on the first 5,000 Fashion-MNIST training images."""
+    return replace(paper_config(lam, dataset="fashion"), n_train=FASHION_N_TRAIN, seed=seed)
+
+
 def _mnist() -> list[tuple[str, TrainConfig]]:
     """Chapters 1-7: the deep 784-256-128-64 models, the one-layer paper models, Fashion-MNIST."""
     base = TrainConfig()
@@ -81,11 +92,9 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
            ("CAE lam 0.1, seed 2", replace(base, lam=0.1, seed=2)),   # 3, 4, 5: replicates
            *[(f"{name}, seed {r}", replace(base, seed=r, **kw))         # 3, 4, 5: replicates
              for name, kw in [("AE", {}), ("DAE noise_std 0.3", dict(noise_std=0.3))]
-             for r in (1, 2)],
-           ("CAE lam 0.01", replace(base, lam=0.01)),                 # 3 (family, ex. 2), 7
-           ("CAE lam 0.001", replace(base, lam=0.001))]               # 3 (family), 7
-    for tied in (True, False):                                        # chapter 3 (4b: tied 0.001)
-        for lam in (0.0, 0.001, 0.01):
+             for r in (1, 2)]]
+    for tied, lams in ((True, (0.0, 0.001, 0.01)), (False, (0.0, 0.001))):  # chapter 3 (4b:
+        for lam in lams:                                                   # tied 0.001; ex. 7.1)
             out.append((f"paper {'tied' if tied else 'untied'}, lam {lam:g}",
                         paper_config(lam, tied)))
     out += [(f"paper {'tied' if tied else 'untied'}, lam {lam:g}, seed {r}",   # 3: the
@@ -99,9 +108,10 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
             out.append((what + (f", seed {r}" if r else ""), cfg))
     out += [(f"4b chains: paper tied, lam 0.001, seed {r}",             # 4b: replicates
              replace(paper_config(0.001), seed=r)) for r in replicates() if r]
-    for lam in (0.0, 0.001):                                          # exercise 7.6
-        out.append((f"Fashion-MNIST paper tied, lam {lam:g}",
-                    paper_config(lam, dataset="fashion")))
+    for lam in (0.0, 0.001):                                          # exercise 7.6: three
+        for r in replicates():                                        # runs, 5,000 images
+            out.append((f"Fashion-MNIST paper tied, lam {lam:g}" + (f", seed {r}" if r else ""),
+                        fashion_config(lam, seed=r)))
     return out
 
 
@@ -119,13 +129,12 @@ def _toy() -> list[tuple[str, ToyConfig]]:
 
 
 def _scored() -> list[tuple[str, TrainConfig]]:
-    """The models whose probe scores the book computes: chapter 3's comparison, exercise 3.2's
-    lam = 0.01 and paper models, and every replicate of chapter 6's sweep."""
+    """The models whose probe scores the book computes: chapter 3's comparison and paper
+    models (exercise 3.2), and every replicate of chapter 6's sweep (exercise 7.1)."""
     names: dict = {}
     for name, cfg in _mnist():                     # the name `catalog` keeps: the first one
         names.setdefault(cfg, name)
-    cfgs = [replace(TrainConfig(), lam=0.01)]                                # exercise 3.2
-    cfgs += [replace(paper_config(lam), seed=r) for lam in (0.0, 0.001, 0.01)
+    cfgs = [replace(paper_config(lam), seed=r) for lam in (0.0, 0.001, 0.01)
              for r in replicates()]                                          # chapter 3
     cfgs += [replace(TrainConfig(), seed=r, **kw) for r in replicates()      # 3, 4: seeds
              for kw in ({}, dict(noise_std=0.3), dict(lam=0.1))]
@@ -189,6 +198,20 @@ def uses_every_thread(entry: Entry) -> bool:
     cfg = entry.config
     return (not entry.scores and isinstance(cfg, TrainConfig) and cfg.lam > 0
             and len(cfg.hidden_dims) > 0)
+
+
+def cost(entry: Entry) -> float:
+    """A rough relative cost of an entry (multiply-adds per training run), to start the longest
+    ones first in the worker rounds, so that no worker is left with a long model at the end."""
+    cfg = entry.config
+    if isinstance(cfg, ToyConfig):
+        return 1.0
+    dims = [784, *cfg.hidden_dims, cfg.latent_dim]
+    macs = sum(a * b for a, b in zip(dims, dims[1:]))                 # encoder (= decoder)
+    if entry.scores:                                                  # the probe: codes x 10
+        return 1e3 * cfg.latent_dim
+    n = cfg.n_train or 60_000
+    return macs * n * cfg.epochs * (3 if cfg.lam > 0 and cfg.hidden_dims else 1)
 
 
 def _one_thread() -> None:
@@ -282,9 +305,13 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
             timed("deep CAEs, every thread", here,
                   [i for i in missing if uses_every_thread(entries[i])])
             timed("other models, one worker per core", workers,
-                  [i for i in missing if not uses_every_thread(entries[i])
-                   and not entries[i].scores])
-        timed("probe scores", here, [i for i in missing if entries[i].scores])
+                  sorted([i for i in missing if not uses_every_thread(entries[i])
+                          and not entries[i].scores], key=lambda i: -cost(entries[i])))
+        scores = sorted([i for i in missing if entries[i].scores], key=lambda i: -cost(entries[i]))
+        if gpu:
+            timed("probe scores", here, scores)
+        else:                             # float64 probes on one thread each (a minute apiece
+            timed("probe scores, one worker per core", workers, scores)   # on two cores)
     bar.close()
     return [(entries[i], seconds[i]) for i in everything]
 
