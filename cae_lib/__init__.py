@@ -13,11 +13,13 @@ from .denoising import (dae_lam, kink_distance, noisy_excess_loss, reconstructio
 from .device import default_device
 from .evaluation import (ProbeData, Scores, contraction_measures, difference, probe_data,
                          raw_pixel_scores, score, scored, select, verdict)
+from .higher_order import cae_h_penalty
 from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka, local_pca,
                        principal_angles, singular_values)
 from .model import ContractiveAutoencoder
 from .sampling import sample_chain
 from .seeds import REPLICATES, book_seed, mean_se, replicates
+from .tangents import tangent_prop_penalty, tangents
 from .penalties import (METHODS, encoder_jacobian, jacobian_norms, jacobian_penalty,
                         source_shortcut_penalty)
 from .training import LOSSES, History, reconstruction_loss, train
@@ -35,6 +37,7 @@ __all__ = [
     "ProbeData", "Scores", "probe_data", "score", "select", "difference", "verdict",
     "scored", "raw_pixel_scores", "contraction_measures", "sample_chain",
     "book_seed", "mean_se", "replicates", "REPLICATES", "kink_distance",
+    "cae_h_penalty", "tangents", "tangent_prop_penalty",
 ]
 from . import bench, checks, seeds, toy, toy_widgets, widgets  # noqa: E402  (timing, self-checks,
 #                                                        the 2-D toys, the explorers)
