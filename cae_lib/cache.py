@@ -36,6 +36,7 @@ from .seeds import book_seed, training_seed
 from .training import History, train
 
 CACHE_VERSION = 3
+_LATER_FIELDS = {"gamma": 0.0, "gamma_noise_std": 0.1, "weight_decay": 0.0}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class TrainConfig:
     seed: int = 0                   # the replicate (0, 1, 2, ...): with book_seed, seeds the
                                     # initial weights, batch order and noise
     book_seed: int = field(default_factory=book_seed)   # CAE_SEED when the config is made
+    gamma: float = 0.0              # > 0: CAE+H, + gamma * cae_h_penalty (Rifai et al. 2011b)
+    gamma_noise_std: float = 0.1    # its corruption std (read only when gamma > 0)
+    weight_decay: float = 0.0       # > 0: + weight_decay * sum of the encoder's ||W_l||_F^2
 
     def __post_init__(self):
         from .training import check_loss
@@ -73,7 +77,13 @@ class TrainConfig:
         return training_seed(self.book_seed, self.seed)
 
     def key(self) -> str:
-        blob = json.dumps({"version": CACHE_VERSION, **asdict(self)}, sort_keys=True)
+        fields_ = asdict(self)
+        for name, default in _LATER_FIELDS.items():   # at their defaults, the fields added
+            if fields_[name] == default:               # later leave every earlier key (and
+                del fields_[name]                      # file) as it was
+        if not self.gamma:
+            fields_.pop("gamma_noise_std", None)
+        blob = json.dumps({"version": CACHE_VERSION, **fields_}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def filename(self) -> str:
@@ -209,7 +219,8 @@ def trained(config: TrainConfig = TrainConfig(), *, device=None, progress: bool 
     history = train(model, data.x_train, lam=config.lam, noise_std=config.noise_std,
                     penalty=config.penalty, epochs=config.epochs, batch_size=config.batch_size,
                     lr=config.lr, seed=config.torch_seed, device=device, progress=progress,
-                    loss=config.loss)
+                    loss=config.loss, gamma=config.gamma, gamma_noise_std=config.gamma_noise_std,
+                    weight_decay=config.weight_decay)
     if readonly:
         remember(path, _payload(config, model, history))
     else:

@@ -32,9 +32,8 @@ from __future__ import annotations
 import torch
 
 from .device import draw, to_model
-from .model import check_number
-from .penalties import (_GramQuadForm, _check, _jacobian, _latent_side, encoder_activations)
-from .model import sigmoid_mlp_linears
+from .model import check_number, sigmoid_mlp_linears
+from .penalties import _GramQuadForm, _check, _jacobian, _latent_side, encoder_activations
 
 
 def _closed_form_parts(linears, x):

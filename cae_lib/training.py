@@ -3,6 +3,7 @@
 Objective per batch x (B, d), with x_in = x + noise_std * eps, eps ~ N(0, I):
 
     loss = L(x_hat, x)  +  lam * (1/B) sum_b ||J_f(x_b)||_F^2
+                        [+ gamma * cae_h_penalty(x)  +  weight_decay * sum_l ||W_l||_F^2]
 
 with the reconstruction loss L a MEAN over pixels AND samples (never a sum):
     loss="mse":  L = mean_{b,j} (x_hat_{b,j} - x_{b,j})^2
@@ -12,7 +13,12 @@ with the reconstruction loss L a MEAN over pixels AND samples (never a sum):
 lam multiplies the batch-mean penalty of `penalties.jacobian_penalty` (evaluated at the clean x).
 noise_std > 0 with lam = 0 is a denoising autoencoder with Gaussian corruption (Vincent et al.
 2008 used masking noise; Gaussian noise is one of the corruptions of Vincent et al. 2010);
-lam > 0 is the CAE of Rifai et al. (2011).
+lam > 0 is the CAE of Rifai et al. (2011). gamma > 0 adds the CAE+H term of Rifai et al. (2011b),
+`higher_order.cae_h_penalty` with one Gaussian corruption of std gamma_noise_std per sample and
+step (drawn from the same generator as the noise; a mean over the batch, like the penalty).
+weight_decay > 0 adds weight_decay times the sum of the squared entries of the ENCODER's weight
+matrices (biases excluded): the AE+wd baseline of the paper's Table 1; for a linear encoder
+z = W x + b it equals the contractive penalty ||J_f||_F^2 = ||W||_F^2 exactly.
 
 The step never calls .item(): losses stay on the device and are read once per epoch, so a
 GPU is not stalled. A non-finite loss is found at that read; the model is then put back to
@@ -29,6 +35,7 @@ import torch.nn.functional as F
 
 from .device import check_device, default_device
 from .model import check_batch, check_number, sigmoid_mlp_linears
+from .higher_order import jacobian_change
 from .penalties import (METHODS, analytic_penalty, encoder_activations, jacobian_norms,
                         penalty_and_code)
 
@@ -93,7 +100,8 @@ def _monitor_penalty(model, x):
 def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 0.0,
           penalty: str = "analytic", epochs: int = 10, batch_size: int = 128,
           lr: float = 1e-3, seed: int = 0, device=None, progress: bool = True,
-          loss: str = "mse") -> History:
+          loss: str = "mse", gamma: float = 0.0, gamma_noise_std: float = 0.1,
+          weight_decay: float = 0.0) -> History:
     """Adam on the objective above, in place. Returns the per-epoch History.
     loss: "mse" or "bce", each a mean over pixels and samples (see the module docstring).
     Leaves the model on `device` (default: cl.default_device(), the GPU if there is one), in
@@ -104,6 +112,10 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
     check_number("epochs", epochs, integer=True, positive=True)
     check_number("batch_size", batch_size, integer=True, positive=True)
     check_number("lr", lr, positive=True)
+    check_number("gamma", gamma)
+    check_number("weight_decay", weight_decay)
+    if gamma > 0:
+        check_number("gamma_noise_std", gamma_noise_std, positive=True)
     if penalty not in METHODS:
         raise ValueError(f"unknown penalty method {penalty!r}; choose one of {METHODS}.")
     check_batch(x_train, model.input_dim, name="x_train")
@@ -116,6 +128,8 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
     gen_dev = torch.Generator(device=device).manual_seed(seed)    # noise and Hutchinson draws
     pen_fn = _penalty_fn(model, penalty, generator=gen_dev) if lam > 0 else None
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    enc_weights = [mod.weight for mod in model.encoder.modules()
+                   if isinstance(mod, torch.nn.Linear)]
     n_steps = math.ceil(len(X) / batch_size)
     hist = History()
 
@@ -141,6 +155,11 @@ def train(model, x_train: torch.Tensor, *, lam: float = 0.0, noise_std: float = 
             x_hat = model.decoder(z)                              # (B, d)
             recon = reconstruction_loss(x_hat, x, loss)
             total = recon + lam * pen
+            if gamma > 0:                                         # CAE+H, one corruption
+                eps = gamma_noise_std * torch.randn(x.shape, generator=gen_dev, device=device)
+                total = total + gamma * jacobian_change(model, x, eps[None])
+            if weight_decay > 0:                                  # AE+wd: encoder weights
+                total = total + weight_decay * sum(w.pow(2).sum() for w in enc_weights)
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()

@@ -134,3 +134,55 @@ def test_tangent_prop_penalty_matches_the_full_jacobian_and_trains():
         cl.tangent_prop_penalty(clf, x, t[:, :, :3])
     with pytest.raises(ValueError, match="finite"):
         cl.tangent_prop_penalty(clf, x * float("nan"), t)
+
+
+def test_the_new_options_leave_every_earlier_cache_key_as_it_was():
+    """gamma, gamma_noise_std and weight_decay at their defaults keep the keys (and files) of
+    the models cached before they existed; set, each keys the cache."""
+    base = cl.TrainConfig(book_seed=0)
+    assert base.filename() == "mnist-lam0-noise0-s0.0-ce7df76a5c21e3f5.pt"
+    paper = cl.TrainConfig(hidden_dims=(), latent_dim=1000, tied=True, loss="bce", lam=0.001,
+                           book_seed=0)
+    assert paper.filename() == "mnist-tied-lam0.001-noise0-s0.0-3a55748ffb3fcadd.pt"
+    from dataclasses import replace
+    keys = {replace(base, gamma=0.1).key(), replace(base, weight_decay=1e-4).key(),
+            replace(base, gamma=0.1, gamma_noise_std=0.3).key(), base.key()}
+    assert len(keys) == 4
+    assert replace(base, gamma_noise_std=0.3).key() == base.key()   # unread when gamma = 0
+
+
+def _tiny(seed=0):
+    torch.manual_seed(seed)
+    return cl.ContractiveAutoencoder(input_dim=20, hidden_dims=(), latent_dim=8)
+
+
+def test_train_with_gamma_and_weight_decay():
+    x = torch.rand(64, 20, generator=torch.Generator().manual_seed(0))
+    eps = 0.3 * torch.randn(1, 64, 20, generator=torch.Generator().manual_seed(1))
+    runs = {}
+    for name, kw in {"plain": {}, "gamma": dict(gamma=50.0, gamma_noise_std=0.3),
+                     "wd": dict(weight_decay=0.05)}.items():
+        m = _tiny()
+        cl.train(m, x, epochs=40, batch_size=16, lr=1e-2, progress=False, device="cpu", **kw)
+        runs[name] = m
+    with torch.no_grad():
+        change = {k: float(jacobian_change(m, x, eps)) for k, m in runs.items()}
+        wnorm = {k: float(m.encoder[0].weight.norm()) for k, m in runs.items()}
+    assert change["gamma"] < 0.5 * change["plain"], change
+    assert wnorm["wd"] < 0.5 * wnorm["plain"], wnorm
+    m = _tiny()                                                   # reproducible
+    cl.train(m, x, epochs=40, batch_size=16, lr=1e-2, progress=False, device="cpu",
+             gamma=50.0, gamma_noise_std=0.3)
+    torch.testing.assert_close(m.encoder[0].weight, runs["gamma"].encoder[0].weight,
+                               rtol=0, atol=0)
+    with pytest.raises(ValueError, match="gamma_noise_std"):
+        cl.train(_tiny(), x, epochs=1, progress=False, gamma=1.0, gamma_noise_std=0.0)
+
+
+def test_weight_decay_is_the_contractive_penalty_of_a_linear_encoder():
+    """For z = W x + b, J_f = W at every x: ||J_f||_F^2 = ||W||_F^2, the weight-decay term."""
+    torch.manual_seed(0)
+    lin = _Encoded(nn.Sequential(nn.Linear(9, 4))).double()
+    x = torch.rand(5, 9, dtype=torch.float64)
+    pen = cl.jacobian_penalty(lin, x, method="autograd")
+    torch.testing.assert_close(pen, lin.encoder[0].weight.pow(2).sum(), rtol=1e-12, atol=0)
