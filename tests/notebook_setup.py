@@ -9,8 +9,9 @@ every notebook is its setup cell. It opens with the install block built here
 from that URL; the lines after the block (the chapter's own imports) are kept
 as they are. The cell is tagged hide-input with a one-line summary, so the
 HTML folds the code away, and every notebook asks Colab for a GPU runtime
-(metadata accelerator: GPU). tests/test_notebooks.py fails if any of this
-disagrees.
+(metadata accelerator: GPU). Where pip cannot install cae_lib (offline,
+outside a checkout), the cell stops with a message that says what to do, not
+a traceback. tests/test_notebooks.py fails if any of this disagrees.
 """
 from __future__ import annotations
 
@@ -76,9 +77,15 @@ def install_block(url: str, branch: str) -> str:
         "        sys.path.insert(0, str(repo))",
         "    else:",
         *_url_lines(pip_spec(url, branch)),
-        '        subprocess.run([sys.executable, "-m", "pip", "install", '
-        '"-q", url],',
-        "                       check=True)",
+        '        pip = subprocess.run([sys.executable, "-m", "pip", "install", '
+        '"-q",',
+        "                              url], capture_output=True, text=True)",
+        "        if pip.returncode != 0:            # offline, or no git: say what",
+        "            raise SystemExit(              # to do, without a traceback",
+        '                "cae_lib is not installed here and pip could not install "',
+        '                f"it:\\n{pip.stderr.strip()[-400:]}\\nFix: open this notebook "',
+        '                "inside a clone of the book repository (make lab), or, "',
+        '                f"with network access, run: pip install {url}")',
     ])
 
 

@@ -110,6 +110,24 @@ def test_a_long_url_is_split_within_the_line_limit():
     compile(block, "setup", "exec")
 
 
+def test_offline_outside_a_checkout_the_setup_cell_says_what_to_install(tmp_path,
+                                                                       monkeypatch):
+    import importlib.util
+    import subprocess
+    block = ns.install_block("https://example.org/a/book", "main")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "cae_lib" else real(name, *a))
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: subprocess.CompletedProcess(
+        args, 1, "", "ERROR: Could not find a version (network is unreachable)"))
+    monkeypatch.chdir(tmp_path)                        # no cae_lib folder above
+    with pytest.raises(SystemExit) as err:
+        exec(compile(block, "setup", "exec"), {})
+    msg = str(err.value)
+    assert "network is unreachable" in msg and "Fix:" in msg
+    assert "pip install git+https://example.org/a/book@main" in msg and "make lab" in msg
+
+
 @pytest.mark.parametrize("text, message", [
     ("title: x\n", "repository.url"),
     ("repository:\n  url: git@github.com:a/b\n", "https URL"),
