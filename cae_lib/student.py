@@ -10,6 +10,9 @@ The chapters carry the markup, so that the pack follows every edit of the book:
   would give an answer away. It is dropped, or, when its metadata has a `student` entry,
   replaced by that text: the scaffold (what to compute, a stub that says "your answer here",
   and the self-check call where one exists, `cl.checks.*`);
+- a cell tagged `remove-cell` is one of the book's hidden assertions (its checks of the
+  claims in the prose, which the HTML hides): it is dropped, so that a failing check never
+  stops a student's "Run all", and no check shows a student the value it expects;
 - a code cell tagged `exercise` belongs to an exercise's statement and is kept as it is;
 - every other cell is kept. Outputs and execution counts are cleared; the setup cell stays.
 
@@ -25,13 +28,13 @@ from pathlib import Path
 
 import nbformat
 
-SOLUTION, EXERCISE, SCAFFOLD = "solution", "exercise", "student"
+SOLUTION, EXERCISE, SCAFFOLD, HIDDEN = "solution", "exercise", "student", "remove-cell"
 STUB = "your answer here"
 BANNER = (                          # plain Markdown: students open it in Jupyter
     "> **Student version.** The worked solutions of this chapter are removed. Each exercise "
     "cell says what to compute and holds a stub that says *your answer here*. Where the "
     "exercise has a self-check, the cell calls it: it prints *Correct* or *Not yet*, with a "
-    "hint. The full chapter, solutions included, is in the book.")
+    "hint. The book's hidden checks of its own claims are left out too.")
 
 
 def _source(cell) -> str:
@@ -57,6 +60,8 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cells = []
     for cell in out.cells:
         t = tags(cell)
+        if HIDDEN in t:                   # the book's hidden assertions
+            continue
         if SOLUTION in t:
             text = scaffold(cell)
             if text is None:

@@ -93,6 +93,7 @@ def test_student_notebook_is_clean(pack, path):
     assert len(set(ids)) == len(ids)
     for c in st.cells:
         assert student.SOLUTION not in student.tags(c)
+        assert student.HIDDEN not in student.tags(c)         # no hidden assertion
         assert student.SCAFFOLD not in c.metadata
         if c.cell_type == "code":
             assert c.outputs == [] and c.execution_count is None
@@ -138,9 +139,11 @@ def test_solution_markup_round_trip():
                                               "student": "x = None   # your answer here"})
     drop = nbformat.v4.new_code_cell("assert x == 42", metadata={"tags": ["remove-cell",
                                                                           "solution"]})
+    hidden = nbformat.v4.new_code_cell("assert y == 1", metadata={"tags": ["remove-cell"]})
     keep = nbformat.v4.new_code_cell("y = 1", metadata={"tags": ["exercise"]})
     keep.outputs = [nbformat.v4.new_output("stream", text="1")]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), sol, drop, keep])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), sol, drop, keep,
+                                         hidden])
     st = student.student_notebook(nb)
     assert [c.source for c in st.cells[2:]] == ["x = None   # your answer here", "y = 1"]
     assert st.cells[2].metadata == {} and st.cells[3].outputs == []
