@@ -9,7 +9,9 @@ The chapters carry the markup, so that the pack follows every edit of the book:
 - a cell tagged `solution` is a worked answer (code or markdown) or a hidden assertion that
   would give an answer away. It is dropped, or, when its metadata has a `student` entry,
   replaced by that text: the scaffold (what to compute, a stub that says "your answer here",
-  and the self-check call where one exists, `cl.checks.*`);
+  and the self-check call where one exists, `cl.checks.*`); when its metadata also has a
+  `student_answer` entry (the question of a "why" exercise), a markdown cell for the written
+  answer follows it;
 - a cell tagged `remove-cell` is one of the book's hidden assertions (its checks of the
   claims in the prose, which the HTML hides): it is dropped, so that a failing check never
   stops a student's "Run all", and no check shows a student the value it expects;
@@ -29,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 SOLUTION, EXERCISE, SCAFFOLD, HIDDEN = "solution", "exercise", "student", "remove-cell"
+ANSWER = "student_answer"            # the question a written-answer cell follows
 STUB = "your answer here"
 BANNER = (                          # plain Markdown: students open it in Jupyter
     "> **Student version.** The worked solutions of this chapter are removed. Each exercise "
@@ -66,8 +69,15 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             text = scaffold(cell)
             if text is None:
                 continue
+            question = cell.metadata.get(ANSWER)
             cell.source = text
             cell.metadata = {}
+            if question:                  # a "why" question: room for the written answer
+                cells += [cell, nbformat.v4.new_markdown_cell(
+                    f"**Your answer.** {question} *(Write it here, in a few sentences.)*")]
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+                continue
         cell.metadata.pop(SCAFFOLD, None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

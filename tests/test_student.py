@@ -148,3 +148,32 @@ def test_solution_markup_round_trip():
     assert [c.source for c in st.cells[2:]] == ["x = None   # your answer here", "y = 1"]
     assert st.cells[2].metadata == {} and st.cells[3].outputs == []
     assert nb.cells[1].source.startswith("x = 42")                   # the input is unchanged
+
+
+def test_every_why_question_has_a_written_answer_cell(pack):
+    """Exercises 1.3, 3.3, 6.2 and 6.3 ask why: the pack gives each a markdown answer cell
+    right after its scaffold."""
+    out, _ = pack
+    asked = 0
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        questions = [c.metadata[student.ANSWER] for c in nb.cells
+                     if student.ANSWER in c.metadata]
+        st = nbformat.read(out / path.name, as_version=4)
+        for q in questions:
+            i = next(i for i, c in enumerate(st.cells) if q in c.source)
+            assert st.cells[i].cell_type == "markdown" and "Your answer" in st.cells[i].source
+            assert student.STUB in st.cells[i - 1].source          # after the scaffold
+            asked += 1
+    assert asked >= 4
+
+
+def test_a_why_question_gets_a_markdown_cell():
+    sol = nbformat.v4.new_code_cell("print('Answer: because')", metadata={
+        "tags": ["solution"], "student": "x = None   # your answer here",
+        "student_answer": "Why?"})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T"), sol])
+    st = student.student_notebook(nb)
+    assert [c.cell_type for c in st.cells] == ["markdown", "markdown", "code", "markdown"]
+    assert st.cells[3].source.startswith("**Your answer.** Why?")
+    assert st.cells[2].metadata == {}
