@@ -226,6 +226,7 @@ class _CodesTimesW(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, W):                      # z: (N, k), W: (k, c)
+        assert not z.requires_grad, "the codes are fixed: no gradient flows to z"
         ctx.save_for_backward(z)
         return z @ W                             # (N, c)
 

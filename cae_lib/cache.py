@@ -76,14 +76,20 @@ class TrainConfig:
         """The seed training is given: `seeds.training_seed(book_seed, seed)`."""
         return training_seed(self.book_seed, self.seed)
 
-    def key(self) -> str:
+    def identity(self) -> dict:
+        """The fields that identify the model: all of them, except that the fields added later
+        are left out at their defaults (gamma_noise_std whenever gamma = 0), so that every
+        model cached before they existed keeps its key, file and stored configuration."""
         fields_ = asdict(self)
-        for name, default in _LATER_FIELDS.items():   # at their defaults, the fields added
-            if fields_[name] == default:               # later leave every earlier key (and
-                del fields_[name]                      # file) as it was
+        for name, default in _LATER_FIELDS.items():
+            if fields_[name] == default:
+                del fields_[name]
         if not self.gamma:
             fields_.pop("gamma_noise_std", None)
-        blob = json.dumps({"version": CACHE_VERSION, **fields_}, sort_keys=True)
+        return fields_
+
+    def key(self) -> str:
+        blob = json.dumps({"version": CACHE_VERSION, **self.identity()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def filename(self) -> str:
@@ -150,7 +156,7 @@ def _load(path: Path, config: TrainConfig, payload: dict | None = None):
     if payload is None:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     if (not isinstance(payload, dict) or payload.get("version") != CACHE_VERSION
-            or payload.get("config") != json.dumps(asdict(config))):
+            or payload.get("config") != json.dumps(config.identity())):
         raise ValueError("it was written for another configuration or library version")
     model = build_model(config)
     model.load_state_dict(payload["state_dict"])  # strict: wrong shapes or keys raise
@@ -160,7 +166,7 @@ def _load(path: Path, config: TrainConfig, payload: dict | None = None):
 
 
 def _payload(config: TrainConfig, model, history: History) -> dict:
-    return {"config": json.dumps(asdict(config)), "version": CACHE_VERSION,
+    return {"config": json.dumps(config.identity()), "version": CACHE_VERSION,
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             "history": asdict(history)}
 

@@ -10,8 +10,9 @@ norm of the Hessian of the encoder: the change of J_f between x and a corrupted 
 a MEAN over the B samples and the n corruptions of the SQUARED FROBENIUS NORM (a sum over the
 k x d entries), the normalisation of `penalties.jacobian_penalty`. The CAE+H loss is then
     reconstruction + lam * jacobian_penalty + gamma * cae_h_penalty,
-and as noise_std -> 0, cae_h_penalty / noise_std^2 -> the batch mean of
-sum_j ||d J_f / d x_j||_F^2 = ||Hessian of f||_F^2 (E[eps eps^T] = noise_std^2 I).
+and as noise_std -> 0 its EXPECTATION over eps, divided by noise_std^2, tends to the batch mean of
+sum_j ||d J_f / d x_j||_F^2 = ||Hessian of f||_F^2 (E[eps eps^T] = noise_std^2 I); one draw of
+it is that only on average over many corruptions.
 
 The draws: eps = noise_std * randn((n_corruptions, B, d)) from `generator` (on its device, or
 x's without one), made before anything else, so a seeded generator reproduces the penalty.
@@ -19,10 +20,11 @@ x's without one), made before anything else, so a seeded generator reproduces th
 Cost. For an encoder of Linear+Sigmoid pairs the difference of the two Jacobians has the closed
 form of `penalties.analytic_penalty`: J_f(x) = A(x) W_1 with A = D_L W_L ... D_2 W_2 D_1 (k x n_1),
 so J_f(x) - J_f(x~) = (A - A~) W_1 and its squared norm is trace((A - A~) G (A - A~)^T) with
-G = W_1 W_1^T (eq. gram-form): no (B, k, d) Jacobian is formed, and one corruption costs about
-two closed-form penalties. For one layer it is sum_i (s_i - s~_i)^2 ||W_1[i, :]||^2 with
-s = h (1 - h). Any other encoder falls back to torch.func Jacobians, (B, k, d) per corruption.
-`benchmarks/penalty_speed.py` times it against `jacobian_penalty`.
+G = W_1 W_1^T (eq. gram-form): no (B, k, d) Jacobian is formed; n corruptions cost about n + 1
+closed-form penalties (the clean pass once, then one per corruption). For one layer it is
+sum_i (s_i - s~_i)^2 ||W_1[i, :]||^2 with s = h (1 - h). Any other encoder falls back to
+torch.func Jacobians, (B, k, d) per corruption. `benchmarks/cae_h_speed.py` times it against
+`jacobian_penalty`.
 
 Devices (the rule of `cae_lib.device`): computed on the model's device, x moved there; the
 0-dim result stays on the model's device, next to the loss it joins.

@@ -186,3 +186,23 @@ def test_weight_decay_is_the_contractive_penalty_of_a_linear_encoder():
     x = torch.rand(5, 9, dtype=torch.float64)
     pen = cl.jacobian_penalty(lin, x, method="autograd")
     torch.testing.assert_close(pen, lin.encoder[0].weight.pow(2).sum(), rtol=1e-12, atol=0)
+
+
+def test_a_model_cached_before_the_new_options_still_loads(tmp_path):
+    """A file written when TrainConfig had no gamma / weight_decay stored the configuration
+    without them: it must load, not be retrained."""
+    import json
+    from dataclasses import asdict
+    from cae_lib.cache import CACHE_VERSION, _load
+    cfg = cl.TrainConfig(hidden_dims=(), latent_dim=8, book_seed=0)
+    old = {k: v for k, v in asdict(cfg).items()
+           if k not in ("gamma", "gamma_noise_std", "weight_decay")}
+    model = cl.cache.build_model(cfg)
+    payload = {"config": json.dumps(old), "version": CACHE_VERSION,
+               "state_dict": model.state_dict(),
+               "history": {"recon": [], "penalty": [], "total": [], "seconds": []}}
+    loaded, _ = _load(tmp_path / "x.pt", cfg, payload)
+    torch.testing.assert_close(loaded.encoder[0].weight, model.encoder[0].weight)
+    from dataclasses import replace
+    with pytest.raises(ValueError, match="another configuration"):
+        _load(tmp_path / "x.pt", replace(cfg, gamma=0.1), payload)
