@@ -156,7 +156,8 @@ def _load(path: Path, config: TrainConfig, payload: dict | None = None):
     if payload is None:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     if (not isinstance(payload, dict) or payload.get("version") != CACHE_VERSION
-            or payload.get("config") != json.dumps(config.identity())):
+            or payload.get("config") not in (json.dumps(config.identity()),   # either form
+                                             json.dumps(asdict(config)))):     # of the same
         raise ValueError("it was written for another configuration or library version")
     model = build_model(config)
     model.load_state_dict(payload["state_dict"])  # strict: wrong shapes or keys raise

@@ -203,6 +203,8 @@ def test_a_model_cached_before_the_new_options_still_loads(tmp_path):
                "history": {"recon": [], "penalty": [], "total": [], "seconds": []}}
     loaded, _ = _load(tmp_path / "x.pt", cfg, payload)
     torch.testing.assert_close(loaded.encoder[0].weight, model.encoder[0].weight)
+    full = dict(payload, config=json.dumps(asdict(cfg)))         # every field written out
+    _load(tmp_path / "x.pt", cfg, full)
     from dataclasses import replace
     with pytest.raises(ValueError, match="another configuration"):
         _load(tmp_path / "x.pt", replace(cfg, gamma=0.1), payload)
