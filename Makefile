@@ -15,6 +15,14 @@ NBVAL  := --nbval-lax --nbval-cell-timeout=1800
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PATH := $(abspath $(BIN)):$(PATH)
+# A relative CAE_CACHE_DIR or CAE_DATA_MIRROR would be read from each notebook's own working
+# folder (book/, a temporary folder), not from here: pass them on as absolute paths.
+ifneq ($(strip $(CAE_CACHE_DIR)),)
+export CAE_CACHE_DIR := $(abspath $(CAE_CACHE_DIR))
+endif
+ifneq ($(strip $(CAE_DATA_MIRROR)),)
+export CAE_DATA_MIRROR := $(abspath $(CAE_DATA_MIRROR))
+endif
 
 .PHONY: book test unit nbval nbval-seed1 browser setup-cells venv clean book-time bench cache kernel lab \
         student
@@ -47,17 +55,22 @@ book: $(STAMP)
 # would; then the browser tests on the book. CAE_SEED=1 trains other models than a reader's
 # default CAE_SEED=0 and draws other noise, so every landing shows that the claims survive
 # retraining; the default realisation is what `make book` builds. One realisation, not two,
-# keeps CI within its budget: a cold realisation is most of its time.
-SEED1 = CAE_SEED=1 CAE_CACHE_DIR=$(SEED1_CACHE)
+# keeps CI within its budget: a cold realisation is most of its time. After `make cache`,
+# CAE_CACHE_REQUIRED=1: a model or score that the book or the pack would compute (a miss: a
+# folder read from the wrong place, a model the catalog lacks) stops the run at once, naming
+# the file, instead of training it inside a kernel. SEED1_CACHE is an absolute path, since
+# each kernel runs in its notebook's folder.
+SEED1 = CAE_SEED=1 CAE_CACHE_DIR=$(abspath $(SEED1_CACHE))
+REQUIRED = CAE_CACHE_REQUIRED=1
 test: $(STAMP)
 	$(PYTEST) --ignore=tests/test_browser.py --ignore=tests/test_student_run.py tests
 	$(SEED1) $(MAKE) --no-print-directory cache
 	mkdir -p _build
 	$(SEED1) $(BIN)/python tests/cache_snapshot.py save _build/cache-snapshot.json
-	$(SEED1) $(MAKE) --no-print-directory book
+	$(SEED1) $(REQUIRED) $(MAKE) --no-print-directory book
 	$(SEED1) $(BIN)/python tests/cache_snapshot.py check _build/cache-snapshot.json
 	$(MAKE) --no-print-directory student
-	$(SEED1) CAE_CACHE_READONLY=1 $(ONE_THREAD) $(PYTEST) -n $(JOBS) tests/test_student_run.py
+	$(SEED1) $(REQUIRED) CAE_CACHE_READONLY=1 $(ONE_THREAD) $(PYTEST) -n $(JOBS) tests/test_student_run.py
 	$(MAKE) --no-print-directory browser
 
 # CAE_TEST_DEVICE=cuda make unit: the unit tests with their models on that device (default
@@ -105,8 +118,8 @@ student: $(STAMP)
 # must survive retraining. (`make test` builds the whole book in that realisation instead.)
 SEED1_CACHE ?= $(or $(CAE_CACHE_DIR),.cache/models)-seed1
 nbval-seed1: $(STAMP)
-	CAE_SEED=1 CAE_CACHE_DIR=$(SEED1_CACHE) $(BIN)/python -m cae_lib.catalog
-	CAE_SEED=1 CAE_CACHE_DIR=$(SEED1_CACHE) CAE_CACHE_READONLY=1 $(ONE_THREAD) \
+	CAE_SEED=1 CAE_CACHE_DIR=$(abspath $(SEED1_CACHE)) $(BIN)/python -m cae_lib.catalog
+	CAE_SEED=1 CAE_CACHE_DIR=$(abspath $(SEED1_CACHE)) CAE_CACHE_READONLY=1 $(ONE_THREAD) \
 		$(PYTEST) -n $(JOBS) --dist loadfile $(NBVAL) book
 
 # Every chapter under nbval (a cell error or failed hidden assertion fails), JOBS at a

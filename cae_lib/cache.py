@@ -99,8 +99,11 @@ class TrainConfig:
 
 
 def default_cache_dir() -> Path:
+    """CAE_CACHE_DIR, else the checkout's .cache/models, else ~/.cache/cae_book/models. A
+    relative CAE_CACHE_DIR is read from the working folder of each process: a notebook's kernel
+    runs in the notebook's folder, so give an absolute path (the Makefile makes it absolute)."""
     if os.environ.get("CAE_CACHE_DIR"):
-        return Path(os.environ["CAE_CACHE_DIR"])
+        return Path(os.environ["CAE_CACHE_DIR"]).expanduser()
     repo = _repo_root()
     return repo / ".cache" / "models" if repo else Path.home() / ".cache" / "cae_book" / "models"
 
@@ -122,6 +125,23 @@ def readonly_reason(cache_dir=None) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
     return None
+
+
+def require_cached(path: Path, why: str) -> None:
+    """With env CAE_CACHE_REQUIRED=1 (`make test`'s book and student runs), a model or score
+    file that would be computed is an error instead: the run stops at once and names the file,
+    rather than training for minutes, or hours, in the wrong folder."""
+    flag = os.environ.get("CAE_CACHE_REQUIRED", "").strip().lower()
+    if flag not in _TRUE + _FALSE:
+        raise ValueError(f"CAE_CACHE_REQUIRED={os.environ['CAE_CACHE_REQUIRED']!r} is not "
+                         f"understood; set it to 1 (every model must be cached) or 0, or unset "
+                         f"it.")
+    if flag in _TRUE:
+        raise FileNotFoundError(
+            f"{Path(path).name} is {why} in the model cache {Path(path).parent.absolute()}, and "
+            f"CAE_CACHE_REQUIRED is set, so nothing may be trained here. Fix: run `make cache` "
+            f"with the same CAE_SEED and CAE_CACHE_DIR (an absolute path: a relative one is "
+            f"read from each notebook's own folder), or unset CAE_CACHE_REQUIRED.")
 
 
 _IN_MEMORY: dict[str, dict] = {}   # path -> payload of a model a read-only cache could not hold
@@ -219,6 +239,7 @@ def trained(config: TrainConfig = TrainConfig(), *, device=None, progress: bool 
             if not readonly:
                 warnings.warn(f"ignoring model cache file {path}: {err}. Retraining and "
                               f"overwriting it.", RuntimeWarning, stacklevel=2)
+    require_cached(path, why)
     if readonly:
         warn_readonly_miss(path, why, readonly)
     data = load_mnist(n_train=config.n_train, n_test=1, dataset=config.dataset)

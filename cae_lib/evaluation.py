@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .analysis import _relative_parts, binomial_se, code_spread, decoder_gain, linear_probe
-from .cache import TrainConfig, atomic_save, cached_path, trained
+from .cache import TrainConfig, atomic_save, cached_path, require_cached, trained
 from .data import load_mnist, load_validation
 from .device import default_device, to_model
 
@@ -137,13 +137,16 @@ def scored(config: TrainConfig, data: ProbeData, *, device=None, progress: bool 
     SCORES_VERSION; read with weights_only=True, anything unreadable is recomputed."""
     path = scores_path(config, (len(data.x_train), len(data.x_val), len(data.x_test)),
                        cache_dir, **kw)
+    why = "missing"
     if path.exists():
         try:
             d = torch.load(path, map_location="cpu", weights_only=True)
             return Scores(**{f.name: d[f.name] for f in fields(Scores)})
         except Exception as err:
+            why = f"unusable ({err})"
             warnings.warn(f"ignoring scores file {path}: {err}; recomputing.", RuntimeWarning,
                           stacklevel=2)
+    require_cached(path, why)
     model, _ = trained(config, device=device, progress=progress, cache_dir=cache_dir)
     s = score(model, data, **kw)
     atomic_save(asdict(s), path)

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from .cache import atomic_save, default_cache_dir, readonly_reason, recall, remember
-from .cache import warn_readonly_miss
+from .cache import require_cached, warn_readonly_miss
 from .model import ContractiveAutoencoder, check_batch, check_number
 from .seeds import book_seed, training_seed
 from .training import History, train
@@ -238,6 +238,7 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
             if not readonly:
                 warnings.warn(f"ignoring toy model cache file {path}: {err}. Retraining.",
                               RuntimeWarning, stacklevel=2)
+    require_cached(path, why)
     if readonly:
         warn_readonly_miss(path, why, readonly)
     x, _ = config.data()

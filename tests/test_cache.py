@@ -200,3 +200,38 @@ def test_unwritable_folder_or_parent_is_detected(tmp_path, monkeypatch, fresh_me
     with pytest.warns(RuntimeWarning, match="not writable"):
         toy_trained(TOY, cache_dir=tmp_path / "models")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_required_cache_miss_stops_at_once(tmp_path, monkeypatch):
+    """CAE_CACHE_REQUIRED=1 (make test's book and student runs): a model or score file that
+    would be computed is a FileNotFoundError naming it and the fix, before any training."""
+    monkeypatch.setenv("CAE_CACHE_REQUIRED", "1")
+    monkeypatch.setattr(cache, "train", _no_training)
+    monkeypatch.setattr(toy, "train", _no_training)
+    for fn, cfg in [(lambda c: trained(c, cache_dir=tmp_path, progress=False, device="cpu"),
+                     TINY), (lambda c: toy_trained(c, cache_dir=tmp_path), TOY)]:
+        with pytest.raises(FileNotFoundError) as err:
+            fn(cfg)
+        for part in (cfg.filename(), "missing", str(tmp_path.absolute()), "make cache",
+                     "CAE_SEED", "absolute", "CAE_CACHE_REQUIRED"):
+            assert part in str(err.value), (part, str(err.value))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("CAE_CACHE_REQUIRED", "perhaps")
+    with pytest.raises(ValueError, match="CAE_CACHE_REQUIRED='perhaps'"):
+        trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+
+
+def test_required_cache_hit_loads(tmp_path, monkeypatch):
+    trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+    monkeypatch.setenv("CAE_CACHE_REQUIRED", "1")
+    monkeypatch.setattr(cache, "train", _no_training)
+    model, _ = trained(TINY, cache_dir=tmp_path, progress=False, device="cpu")
+    assert not model.training
+
+
+def test_relative_cache_dir_is_read_from_the_working_folder(tmp_path, monkeypatch):
+    """Why the Makefile passes CAE_CACHE_DIR as an absolute path: a kernel runs in its
+    notebook's folder, and a relative path is read from there."""
+    monkeypatch.setenv("CAE_CACHE_DIR", "rel/models")
+    monkeypatch.chdir(tmp_path)
+    assert cache.default_cache_dir().absolute() == tmp_path / "rel" / "models"

@@ -92,11 +92,15 @@ def test_make_test_builds_the_book_with_seed_one_in_its_own_cache():
            if k not in ("CAE_CACHE_DIR", "CAE_SEED", "MAKEFLAGS", "MAKELEVEL")}
     out = subprocess.run(["make", "-n", "test"], cwd=root, env=env, capture_output=True,
                          text=True, check=True).stdout
-    seed1 = "CAE_SEED=1 CAE_CACHE_DIR=.cache/models-seed1"
+    # absolute: each kernel runs in its notebook's folder (book/, a temporary folder)
+    seed1 = f"CAE_SEED=1 CAE_CACHE_DIR={root / '.cache' / 'models-seed1'}"
     lines = out.replace("\\\n", " ").splitlines()
     made = [ln.split("--no-print-directory")[-1].strip() for ln in lines
             if ln.startswith(seed1) and "--no-print-directory" in ln]
     assert made == ["cache", "book"], out
+    book = [ln for ln in lines if ln.startswith(seed1) and ln.endswith("book")]
+    assert "CAE_CACHE_REQUIRED=1" in book[0], out         # a miss stops the build at once
     student = [ln for ln in lines if ln.rstrip().endswith("tests/test_student_run.py")]
     assert student and student[0].startswith(seed1) and "CAE_CACHE_READONLY=1" in student[0]
+    assert "CAE_CACHE_REQUIRED=1" in student[0]
     assert "execute_chapters.py" in out, out
