@@ -19,6 +19,7 @@ from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka
 from .model import ContractiveAutoencoder
 from .sampling import sample_chain
 from .seeds import REPLICATES, book_seed, mean_se, replicates
+from .setup_report import cache_report
 from .tangents import tangent_prop_penalty, tangents
 from .penalties import (METHODS, encoder_jacobian, jacobian_norms, jacobian_penalty,
                         source_shortcut_penalty)
@@ -26,6 +27,7 @@ from .training import LOSSES, History, reconstruction_loss, train
 
 __version__ = "0.1.0"
 __all__ = [
+    "cache_report",
     "ContractiveAutoencoder", "jacobian_penalty", "jacobian_norms", "encoder_jacobian", "source_shortcut_penalty",
     "METHODS", "train", "History", "load_mnist", "trained", "TrainConfig", "CACHE_VERSION",
     "sensitivity", "contraction_curve", "linear_probe", "default_device", "relative_sensitivity",
