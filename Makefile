@@ -15,7 +15,7 @@ NBVAL  := --nbval-lax --nbval-cell-timeout=1800
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PATH := $(abspath $(BIN)):$(PATH)
-# A relative CAE_CACHE_DIR or CAE_DATA_MIRROR would be read from each notebook's own working
+# A relative CAE_CACHE_DIR, CAE_DATA_MIRROR or CAE_DATA_DIR would be read from each notebook's own working
 # folder (book/, a temporary folder), not from here: pass them on as absolute paths.
 ifneq ($(strip $(CAE_CACHE_DIR)),)
 export CAE_CACHE_DIR := $(abspath $(CAE_CACHE_DIR))
@@ -23,9 +23,12 @@ endif
 ifneq ($(strip $(CAE_DATA_MIRROR)),)
 export CAE_DATA_MIRROR := $(abspath $(CAE_DATA_MIRROR))
 endif
+ifneq ($(strip $(CAE_DATA_DIR)),)
+export CAE_DATA_DIR := $(abspath $(CAE_DATA_DIR))
+endif
 
 .PHONY: book test unit nbval nbval-seed1 browser setup-cells venv clean book-time bench cache kernel lab \
-        student
+        student grade
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
@@ -109,9 +112,22 @@ gpu-nbval: gpu-cache
 		echo "test-gpu: every chapter under nbval: $$(($$(date +%s) - t)) s"
 
 # One student notebook per chapter, without the solutions: _build/student/ and
-# _build/student.zip (see cae_lib/student.py); nothing generated is committed.
+# _build/student.zip, written by otter-grader's `otter assign`; for the teacher, each chapter's
+# autograder and worked key in _build/autograder/ (see cae_lib/student.py, grading.py).
+# Nothing generated is committed.
 student: $(STAMP)
 	$(BIN)/python -m cae_lib.student book _build/student
+
+# make grade SUBMISSIONS=folder: grade every student notebook under the folder (named as
+# handed out, e.g. 03_training_and_contraction.ipynb, in any subfolders) with `otter run`,
+# offline, JOBS at a time, into $(GRADES): one row per notebook, a column per graded question,
+# total, possible, error. The notebooks run here, so the model cache must be filled (make
+# cache, or CAE_CACHE_DIR at the class's cache).
+GRADES ?= _build/grades.csv
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [GRADES=file.csv]" >&2; exit 2; }
+	@test -f _build/autograder/questions.json || $(MAKE) --no-print-directory student
+	$(ONE_THREAD) $(BIN)/python -m cae_lib.grading grade $(SUBMISSIONS) --out $(GRADES) --jobs $(JOBS)
 
 # Every chapter under nbval in another realisation: CAE_SEED=1 retrains every model (in its
 # own cache folder, SEED1_CACHE) and redraws every random draw, so every hidden assertion

@@ -36,6 +36,19 @@ _HINTS = [
 ]
 
 
+def graded(check, *args, **kwargs) -> None:
+    """An autograder's test (cae_lib/grading.py): run the self-check `check` on a student's
+    answer silently; None when it says Correct, else an AssertionError carrying its verdict and
+    hint (what the student would have read), so a grade report explains a lost point."""
+    import contextlib
+    import io
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        ok = check(*args, **kwargs)
+    if ok is not True:
+        raise AssertionError(said.getvalue().strip() or "Not yet.")
+
+
 def _stub_fn(verbose: bool) -> bool:
     if verbose:
         print("Not yet: your answer here (the function still raises NotImplementedError).")

@@ -22,9 +22,10 @@ The chapters carry the markup, so that the pack follows every edit of the book:
 """
 from __future__ import annotations
 
-import copy
+import json
 import os
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -57,37 +58,45 @@ def scaffold(cell) -> str | None:
     return "".join(s) if isinstance(s, list) else str(s)
 
 
-def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version of one chapter (a new notebook; `nb` is not changed)."""
-    out = copy.deepcopy(nb)
-    cells = []
-    for cell in out.cells:
-        t = tags(cell)
-        if HIDDEN in t:                   # the book's hidden assertions
-            continue
-        if SOLUTION in t:
-            text = scaffold(cell)
-            if text is None:
-                continue
-            question = cell.metadata.get(ANSWER)
-            cell.source = text
-            cell.metadata = {}
-            if question:                  # a "why" question: room for the written answer
-                cells += [cell, nbformat.v4.new_markdown_cell(
-                    f"**Your answer.** {question} *(Write it here, in a few sentences.)*")]
-                if cell.cell_type == "code":
-                    cell.outputs, cell.execution_count = [], None
-                continue
-        cell.metadata.pop(SCAFFOLD, None)
+def answer_cell(question: str):
+    """The markdown cell for a student's written answer to a "why" question."""
+    return nbformat.v4.new_markdown_cell(
+        f"**Your answer.** {question} *(Write it here, in a few sentences.)*")
+
+
+def _legacy_cells_check(nb) -> None:
+    kept = [c for c in nb.cells if HIDDEN not in tags(c)
+            and (SOLUTION not in tags(c) or scaffold(c) is not None)]
+    if not kept or kept[0].cell_type != "markdown":
+        raise ValueError("a chapter must open with its title (a markdown cell); it does not.")
+
+
+def _finish(st: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """otter assign's student notebook, with the banner under the title."""
+    if not st.cells or st.cells[0].cell_type != "markdown":
+        raise ValueError("a chapter must open with its title (a markdown cell); it does not.")
+    for cell in st.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
-    if not cells or cells[0].cell_type != "markdown":
-        raise ValueError("a chapter must open with its title (a markdown cell); it does not.")
-    cells.insert(1, nbformat.v4.new_markdown_cell(BANNER))
-    out.cells = cells
-    nbformat.validate(out)
-    return out
+    st.cells.insert(1, nbformat.v4.new_markdown_cell(BANNER))
+    nbformat.validate(st)
+    return st
+
+
+def student_notebook(nb: nbformat.NotebookNode, stem: str = "00_chapter",
+                     work: Path | None = None):
+    """The student version of one chapter, written by otter-grader's `otter assign` from the
+    chapter's master notebook (grading.master_notebook); `nb` is not changed. With `work`,
+    returns (student notebook, autograder zip, [graded question names]) and leaves otter's
+    output there; without, returns the student notebook."""
+    from . import grading
+    _legacy_cells_check(nb)
+    if work is not None:
+        path, zpath, names = grading.assign(nb, stem, Path(work))
+        return _finish(nbformat.read(path, as_version=4)), zpath, names
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _, _ = grading.assign(nb, stem, Path(tmp))
+        return _finish(nbformat.read(path, as_version=4))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -107,21 +116,34 @@ def chapters(book_dir) -> list[Path]:
     return found
 
 
-def build(book_dir="book", out_dir="_build/student") -> list[dict]:
-    """Write one student notebook per chapter into out_dir, and out_dir.zip beside it.
-    Returns one row per chapter: name, exercises scaffolded, self-checks called."""
+def build(book_dir="book", out_dir="_build/student", grader_dir=None) -> list[dict]:
+    """Write one student notebook per chapter into out_dir, and out_dir.zip beside it; and, for
+    the teacher, into grader_dir (default: the folder `autograder` beside out_dir) each
+    chapter's otter autograder (<chapter>.zip), its worked key (<chapter>-key.ipynb, the
+    solutions, for `make grade`'s full-marks check) and questions.json ({chapter: [graded
+    questions]}). Returns one row per chapter: name, exercises scaffolded, self-checks, graded
+    questions, cells dropped."""
     out_dir = Path(out_dir)
+    grader_dir = Path(grader_dir) if grader_dir else out_dir.parent / "autograder"
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    grader_dir.mkdir(parents=True, exist_ok=True)
+    rows, questions = [], {}
     for path in chapters(book_dir):
         nb = nbformat.read(path, as_version=4)
-        student = student_notebook(nb)
+        with tempfile.TemporaryDirectory() as tmp:
+            student, zpath, names = student_notebook(nb, path.stem, Path(tmp))
+            _write_atomic(grader_dir / f"{path.stem}.zip", zpath.read_bytes())
+            key = zpath.parent / path.name
+            _write_atomic(grader_dir / f"{path.stem}-key.ipynb", key.read_bytes())
+        questions[path.stem] = names
         _write_atomic(out_dir / path.name, nbformat.writes(student).encode())
         texts = [scaffold(c) for c in nb.cells if SOLUTION in tags(c)]
         code = [t for t in texts if t and STUB in t]
         rows.append({"chapter": path.name, "scaffolds": len(code),
                      "self-checks": sum("checks.check_" in t for t in code),
+                     "graded": len(names),
                      "dropped": sum(t is None for t in texts)})
+    _write_atomic(grader_dir / "questions.json", json.dumps(questions, indent=1).encode())
     zpath = out_dir.with_suffix(".zip")
     tmp = zpath.with_name(zpath.name + f".tmp{os.getpid()}")
     try:
@@ -139,10 +161,11 @@ def main(argv=None) -> int:
     book_dir = args[0] if args else "book"
     out_dir = args[1] if len(args) > 1 else "_build/student"
     rows = build(book_dir, out_dir)
-    print(f"{'chapter':<36} {'exercises':>9} {'self-checks':>11} {'cells dropped':>13}")
+    print(f"{'chapter':<36} {'exercises':>9} {'self-checks':>11} {'graded':>6} "
+          f"{'cells dropped':>13}")
     for r in rows:
         print(f"{r['chapter']:<36} {r['scaffolds']:>9} {r['self-checks']:>11} "
-              f"{r['dropped']:>13}")
+              f"{r['graded']:>6} {r['dropped']:>13}")
     print(f"\nStudent notebooks in {out_dir}/ and {Path(out_dir).with_suffix('.zip')}")
     return 0
 

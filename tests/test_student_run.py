@@ -4,6 +4,7 @@ Every cell must run; every exercise stub that a self-check calls must answer "No
 answer here", not a traceback; and no model may be missing from the read-only cache."""
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -59,3 +60,28 @@ def test_student_notebook_runs(tmp_path, path):
     for c in nb.cells:
         assert "training it in memory" not in _text(c), (
             f"{path.name}: a model was missing from the read-only cache:\n{_text(c)}")
+
+
+def test_otter_grades_a_real_chapter(tmp_path):
+    """`make grade` on chapter 1 as a teacher meets it (after `make student`, from the cache):
+    the worked key scores full marks, the pack's stubs score zero, and one wrong answer (in
+    exercise 3's own cell) loses exactly that question."""
+    from cae_lib import grading
+    grader = ROOT / "_build" / "autograder"
+    stem = "01_contractive_penalty"
+    key = nbformat.read(grader / f"{stem}-key.ipynb", as_version=4)
+    subs = tmp_path / "subs"
+    for who, nb in [("key", key), ("stub", nbformat.read(PACK / f"{stem}.ipynb", 4))]:
+        (subs / who).mkdir(parents=True)
+        nbformat.write(nb, subs / who / f"{stem}.ipynb")
+    cell = next(c for c in key.cells if "gram_form" in c.source and "form_J" in c.source)
+    cell.source += "\ngram_form = gram_form + 1   # one multiply-add off"
+    (subs / "wrong").mkdir()
+    nbformat.write(key, subs / "wrong" / f"{stem}.ipynb")
+    rows = {r["submission"].split("/")[0]: r
+            for r in grading.grade(subs, grader, tmp_path / "grades.csv", jobs=1)}
+    names = json.loads((grader / "questions.json").read_text())[stem]
+    assert names == ["q01_1", "q01_2", "q01_3"]
+    assert rows["key"]["total"] == 3.0, rows["key"]
+    assert rows["stub"]["total"] == 0.0, rows["stub"]
+    assert [rows["wrong"][q] for q in names] == [1.0, 1.0, 0.0], rows["wrong"]
