@@ -75,7 +75,7 @@ def test_otter_grades_a_real_chapter(tmp_path):
         (subs / who).mkdir(parents=True)
         nbformat.write(nb, subs / who / f"{stem}.ipynb")
     cell = next(c for c in key.cells if "gram_form" in c.source and "form_J" in c.source)
-    cell.source += "\ngram_form = gram_form + 1   # one multiply-add off"
+    cell.source += "\ngram_form = 2 * gram_form   # every product counted twice"
     (subs / "wrong").mkdir()
     nbformat.write(key, subs / "wrong" / f"{stem}.ipynb")
     rows = {r["submission"].split("/")[0]: r
