@@ -62,26 +62,43 @@ def test_student_notebook_runs(tmp_path, path):
             f"{path.name}: a model was missing from the read-only cache:\n{_text(c)}")
 
 
-def test_otter_grades_a_real_chapter(tmp_path):
-    """`make grade` on chapter 1 as a teacher meets it (after `make student`, from the cache):
-    the worked key scores full marks, the pack's stubs score zero, and one wrong answer (in
-    exercise 3's own cell) loses exactly that question."""
+# (chapter, the graded question made wrong, the cell it lives in, the wrong answer appended)
+WRONG = [
+    ("01_contractive_penalty", "q01_3", "gram_form = A_cost",
+     "gram_form = 2 * gram_form   # every product counted twice"),
+    ("04b_score_and_sampling", "q04b_1", "def mixture_score",
+     "mixture_score = c1.score   # the first ring's score only"),
+    ("07_exercises", "q07_5", "def my_penalty",
+     "my_penalty = cl.source_shortcut_penalty   # the 'efficient' shortcut"),
+]
+
+
+@pytest.mark.parametrize("stem, question, marker, wrong", WRONG, ids=[w[0] for w in WRONG])
+def test_otter_grades_right_wrong_stub_and_crash(tmp_path, stem, question, marker, wrong):
+    """`make grade` on three chapters as a teacher meets them (after `make student`, from the
+    cache): the worked key scores full marks, the pack's stubs score zero, one wrong answer (in
+    its exercise's own cell) loses exactly that question, and a notebook whose kernel dies
+    still gets its row, with zero points and the error."""
     from cae_lib import grading
     grader = ROOT / "_build" / "autograder"
-    stem = "01_contractive_penalty"
+    names = json.loads((grader / "questions.json").read_text())[stem]
+    assert question in names and len(names) >= 2
     key = nbformat.read(grader / f"{stem}-key.ipynb", as_version=4)
+    stub = nbformat.read(PACK / f"{stem}.ipynb", as_version=4)
+    bad = nbformat.from_dict(key)
+    cell = next(c for c in bad.cells if c.cell_type == "code" and marker in c.source)
+    cell.source += "\n" + wrong
+    crash = nbformat.from_dict(stub)
+    crash.cells.insert(2, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
     subs = tmp_path / "subs"
-    for who, nb in [("key", key), ("stub", nbformat.read(PACK / f"{stem}.ipynb", 4))]:
+    for who, nb in [("key", key), ("stub", stub), ("wrong", bad), ("crash", crash)]:
         (subs / who).mkdir(parents=True)
         nbformat.write(nb, subs / who / f"{stem}.ipynb")
-    cell = next(c for c in key.cells if "gram_form" in c.source and "form_J" in c.source)
-    cell.source += "\ngram_form = 2 * gram_form   # every product counted twice"
-    (subs / "wrong").mkdir()
-    nbformat.write(key, subs / "wrong" / f"{stem}.ipynb")
     rows = {r["submission"].split("/")[0]: r
             for r in grading.grade(subs, grader, tmp_path / "grades.csv", jobs=1)}
-    names = json.loads((grader / "questions.json").read_text())[stem]
-    assert names == ["q01_1", "q01_2", "q01_3"]
-    assert rows["key"]["total"] == 3.0, rows["key"]
+    assert rows["key"]["total"] == len(names), rows["key"]
     assert rows["stub"]["total"] == 0.0, rows["stub"]
-    assert [rows["wrong"][q] for q in names] == [1.0, 1.0, 0.0], rows["wrong"]
+    assert [rows["wrong"][q] for q in names] == [float(q != question) for q in names], \
+        rows["wrong"]
+    assert rows["crash"]["total"] == 0.0 and rows["crash"]["error"], rows["crash"]
+    assert all(not rows[w]["error"] for w in ("key", "stub", "wrong")), rows
