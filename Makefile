@@ -28,7 +28,7 @@ export CAE_DATA_DIR := $(abspath $(CAE_DATA_DIR))
 endif
 
 .PHONY: book test unit nbval nbval-seed1 browser setup-cells venv clean book-time bench cache kernel lab \
-        student grade
+        student grade cache-zip
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
@@ -153,6 +153,12 @@ browser: $(STAMP)
 # that is not there yet, then print a table; a second run trains nothing. See cae_lib/catalog.py.
 cache: $(STAMP)
 	$(BIN)/python -m cae_lib.catalog
+
+# The filled cache as one file for a class: _build/cae-cache-seed<CAE_SEED>.zip (make cache
+# first). Students set CAE_CACHE_ZIP=/absolute/path/to/it; the first chapter they open (or
+# make cache) unpacks it into their cache folder.
+cache-zip: cache
+	$(BIN)/python -m cae_lib.cache_zip
 
 # A Jupyter kernel "cae-book" inside .venv (this venv's Python), and JupyterLab on book/ with it
 # as the default kernel. Extra options: make lab LAB_ARGS="--no-browser --port=8890";

@@ -346,6 +346,14 @@ def main(argv=None) -> int:
         return 2
     cache_dir = default_cache_dir()
     entries = catalog()
+    from .cache_zip import unpack_zip
+    try:
+        unpacked = unpack_zip(cache_dir=cache_dir)          # CAE_CACHE_ZIP, when set
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if unpacked:
+        print(f"unpacked {unpacked} files from CAE_CACHE_ZIP into {cache_dir.absolute()}")
     if args.list:
         rows = [(e, "cached" if (cache_dir / e.filename).exists() else "missing")
                 for e in entries]

@@ -3,7 +3,8 @@ holds the book's models for this realisation (CAE_SEED), and what a miss costs.
 
 Scope: a reader or student who opens a chapter with no cache, a typo in CAE_CACHE_DIR, or
 another CAE_SEED than the cache was filled with, learns it in the first cell, not minutes
-later from a cell that trains silently. It counts the files of `catalog.catalog()` (every
+later from a cell that trains silently. With CAE_CACHE_ZIP set it first unpacks a teacher's
+cache zip (cache_zip.py). It counts the files of `catalog.catalog()` (every
 model and probe score of the book, three training runs per compared configuration) in
 `cache.default_cache_dir()`; it trains and writes nothing.
 
@@ -24,8 +25,10 @@ MISS_COST = "10 s to 2 min per MNIST model on a 2-core CPU, a few seconds on a G
 def cache_report(cache_dir=None) -> str:
     """One line: the cache folder, how many of the book's files for this CAE_SEED it holds,
     and, when some are missing, what that costs and how to fix it."""
+    from .cache_zip import unpack_zip
     from .catalog import catalog                      # imported here: catalog imports widgets
     folder = Path(cache_dir or default_cache_dir()).absolute()
+    added = unpack_zip(cache_dir=folder)              # CAE_CACHE_ZIP, when set
     entries = catalog()
     have = sum((folder / e.filename).exists() for e in entries)
     try:
@@ -33,6 +36,7 @@ def cache_report(cache_dir=None) -> str:
     except ValueError as err:                         # a bad CAE_CACHE_READONLY: say so here
         ro = str(err)
     mode = f" (read-only: {ro})" if ro else ""
+    mode += f" (unpacked {added} files from CAE_CACHE_ZIP)" if added else ""
     line = (f"model cache: {folder}{mode} | {have} of {len(entries)} files of realisation "
             f"CAE_SEED={book_seed()} present")
     if have == len(entries):
