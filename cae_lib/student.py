@@ -64,7 +64,7 @@ def answer_cell(question: str):
         f"**Your answer.** {question} *(Write it here, in a few sentences.)*")
 
 
-def _legacy_cells_check(nb) -> None:
+def _check_title(nb) -> None:
     kept = [c for c in nb.cells if HIDDEN not in tags(c)
             and (SOLUTION not in tags(c) or scaffold(c) is not None)]
     if not kept or kept[0].cell_type != "markdown":
@@ -90,7 +90,7 @@ def student_notebook(nb: nbformat.NotebookNode, stem: str = "00_chapter",
     returns (student notebook, autograder zip, [graded question names]) and leaves otter's
     output there; without, returns the student notebook."""
     from . import grading
-    _legacy_cells_check(nb)
+    _check_title(nb)
     if work is not None:
         path, zpath, names = grading.assign(nb, stem, Path(work))
         return _finish(nbformat.read(path, as_version=4)), zpath, names
