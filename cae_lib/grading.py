@@ -174,10 +174,9 @@ def grade(submissions, autograders="_build/autograder", out="_build/grades.csv",
     submissions, autograders = Path(submissions), Path(autograders)
     if not submissions.is_dir():
         raise FileNotFoundError(f"SUBMISSIONS={submissions} is not a folder of notebooks.")
-    keys = json.loads((autograders / "questions.json").read_text()) \
-        if (autograders / "questions.json").exists() else None
-    if keys is None:
+    if not (autograders / "questions.json").exists():
         raise FileNotFoundError(f"no autograders in {autograders}: run `make student` first.")
+    keys = json.loads((autograders / "questions.json").read_text())
 
     def one(nb: Path) -> dict:
         stem = next((s for s in keys if nb.stem.startswith(s.split("_")[0] + "_")), None)

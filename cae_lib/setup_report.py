@@ -18,7 +18,7 @@ from .cache import default_cache_dir, readonly_reason
 from .seeds import book_seed
 
 # Measured on the 2-core development machine (one thread, 2026-12-05): a one-layer model of
-# the paper's size 32 s, a deep AE 12 s, a deep CAE 107 s, a probe score about 26 s.
+# the paper's size 32 s, a deep AE 12 s, a deep CAE 101 s, a probe score about 26 s.
 MISS_COST = "10 s to 2 min per MNIST model on a 2-core CPU, a few seconds on a GPU"
 
 

@@ -5,7 +5,9 @@ notebooks, as teachers of executable books ask for (fastbook's `clean/` folder, 
 student notebooks, the UvA notebooks' unanswered versions). Nothing generated is committed:
 `make student` writes them into a build folder.
 
-The chapters carry the markup, so that the pack follows every edit of the book:
+The notebooks are written by otter-grader's `otter assign` (grading.py builds its master
+notebook from each chapter), so every graded exercise also gets an autograder test. The chapters
+carry the markup, so that the pack follows every edit of the book:
 - a cell tagged `solution` is a worked answer (code or markdown) or a hidden assertion that
   would give an answer away. It is dropped, or, when its metadata has a `student` entry,
   replaced by that text: the scaffold (what to compute, a stub that says "your answer here",
@@ -72,9 +74,7 @@ def _check_title(nb) -> None:
 
 
 def _finish(st: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """otter assign's student notebook, with the banner under the title."""
-    if not st.cells or st.cells[0].cell_type != "markdown":
-        raise ValueError("a chapter must open with its title (a markdown cell); it does not.")
+    """otter assign's student notebook, with empty outputs and the banner under the title."""
     for cell in st.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -83,17 +83,12 @@ def _finish(st: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return st
 
 
-def student_notebook(nb: nbformat.NotebookNode, stem: str = "00_chapter",
-                     work: Path | None = None):
+def student_notebook(nb: nbformat.NotebookNode, stem: str = "00_chapter"
+                     ) -> nbformat.NotebookNode:
     """The student version of one chapter, written by otter-grader's `otter assign` from the
-    chapter's master notebook (grading.master_notebook); `nb` is not changed. With `work`,
-    returns (student notebook, autograder zip, [graded question names]) and leaves otter's
-    output there; without, returns the student notebook."""
+    chapter's master notebook (grading.master_notebook); `nb` is not changed."""
     from . import grading
     _check_title(nb)
-    if work is not None:
-        path, zpath, names = grading.assign(nb, stem, Path(work))
-        return _finish(nbformat.read(path, as_version=4)), zpath, names
     with tempfile.TemporaryDirectory() as tmp:
         path, _, _ = grading.assign(nb, stem, Path(tmp))
         return _finish(nbformat.read(path, as_version=4))
@@ -123,6 +118,7 @@ def build(book_dir="book", out_dir="_build/student", grader_dir=None) -> list[di
     solutions, for `make grade`'s full-marks check) and questions.json ({chapter: [graded
     questions]}). Returns one row per chapter: name, exercises scaffolded, self-checks, graded
     questions, cells dropped."""
+    from . import grading
     out_dir = Path(out_dir)
     grader_dir = Path(grader_dir) if grader_dir else out_dir.parent / "autograder"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -130,8 +126,10 @@ def build(book_dir="book", out_dir="_build/student", grader_dir=None) -> list[di
     rows, questions = [], {}
     for path in chapters(book_dir):
         nb = nbformat.read(path, as_version=4)
+        _check_title(nb)
         with tempfile.TemporaryDirectory() as tmp:
-            student, zpath, names = student_notebook(nb, path.stem, Path(tmp))
+            spath, zpath, names = grading.assign(nb, path.stem, Path(tmp))
+            student = _finish(nbformat.read(spath, as_version=4))
             _write_atomic(grader_dir / f"{path.stem}.zip", zpath.read_bytes())
             key = zpath.parent / path.name
             _write_atomic(grader_dir / f"{path.stem}-key.ipynb", key.read_bytes())
