@@ -13,16 +13,17 @@ that no chapter waits for anything.
     python -m cae_lib.catalog --jobs 1   # one model after another
     CAE_SEED=1 python -m cae_lib.catalog # the models of realisation 1 (see seeds.py)
 
-On a CPU, the models are trained in three rounds (`fill`): the deep CAEs one after another with
-every thread (their closed-form penalty is large matrix products); then every other model in
-one single-threaded worker process per core, the most expensive first (small layers, 2-D toys:
-per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
-the probe scores, in the same workers. Never two rounds at once: a second process beside a
-multi-threaded training slows it several-fold. Measured on the two-core AVX2 development machine
-(CAE_SEED=0, cold, before exercise 7.6 had replicates): 823 s for the five deep CAEs of the time,
-1365 s for the other 64 models, 1022 s for 25 probe scores one after another (most of it in a
-slow transposed product that `analysis.linear_probe` now avoids: 26 s instead of 102 s for a
-1,000-unit code). On a GPU (`--jobs` default: one worker per core but one), the MNIST models
+On a CPU, the models are trained in two rounds (`fill`): every model in one single-threaded
+worker process per core, the most expensive first (the deep CAEs, then the paper's models, the
+deep AEs, the 2-D toys), so that no worker is left with a long model at the end; then the probe
+scores, in the same workers. Never two rounds at once: a second process beside a multi-threaded
+one slows it several-fold. Single-threaded workers side by side do not slow each other here: on
+the two-core AVX2 development machine a deep CAE took 101 s alone on one thread and 103 and
+108 s as two at once, while the same three deep CAEs took 208 s one after another with both
+threads (the round this replaced), so putting them in the workers saves about a minute of a cold
+build; the files are bit for bit the same (checked on two of them). Measured before the rounds
+were merged (CAE_SEED=0, cold): the other 72 models 430 s and the 27 probe scores 144 s.
+On a GPU (`--jobs` default: one worker per core but one), the MNIST models
 train on the GPU in this process while the 2-D toys, which always train on one CPU thread,
 train in worker processes on the otherwise idle cores; then the probe scores, here. The table
 ends with each round's wall time.
@@ -193,13 +194,6 @@ def on_cpu_only(entry: Entry) -> bool:
     return not entry.scores and isinstance(entry.config, ToyConfig)
 
 
-def uses_every_thread(entry: Entry) -> bool:
-    """True for a deep CAE: its step is large matrix products that scale with the threads."""
-    cfg = entry.config
-    return (not entry.scores and isinstance(cfg, TrainConfig) and cfg.lam > 0
-            and len(cfg.hidden_dims) > 0)
-
-
 def cost(entry: Entry) -> float:
     """A rough relative cost of an entry (multiply-adds per training run), to start the longest
     ones first in the worker rounds, so that no worker is left with a long model at the end."""
@@ -211,7 +205,8 @@ def cost(entry: Entry) -> float:
     if entry.scores:                                                  # the probe: codes x 10
         return 1e3 * cfg.latent_dim
     n = cfg.n_train or 60_000
-    return macs * n * cfg.epochs * (3 if cfg.lam > 0 and cfg.hidden_dims else 1)
+    # the deep closed-form penalty: a deep CAE took 101 s, a deep AE 12 s (one thread)
+    return macs * n * cfg.epochs * (8 if cfg.lam > 0 and cfg.hidden_dims else 1)
 
 
 def _one_thread() -> None:
@@ -302,11 +297,9 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
                   [i for i in missing if on_cpu_only(entries[i])],
                   beside=lambda: here(mnist))
         else:
-            timed("deep CAEs, every thread", here,
-                  [i for i in missing if uses_every_thread(entries[i])])
-            timed("other models, one worker per core", workers,
-                  sorted([i for i in missing if not uses_every_thread(entries[i])
-                          and not entries[i].scores], key=lambda i: -cost(entries[i])))
+            timed("models, one worker per core", workers,
+                  sorted([i for i in missing if not entries[i].scores],
+                         key=lambda i: -cost(entries[i])))
         scores = sorted([i for i in missing if entries[i].scores], key=lambda i: -cost(entries[i]))
         if gpu:
             timed("probe scores", here, scores)
