@@ -28,7 +28,7 @@ export CAE_DATA_DIR := $(abspath $(CAE_DATA_DIR))
 endif
 
 .PHONY: book test unit nbval nbval-seed1 browser setup-cells venv clean book-time bench cache kernel lab \
-        student grade cache-zip
+        student grade cache-zip answers
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
@@ -41,10 +41,13 @@ $(STAMP): requirements.txt pyproject.toml
 # models are trained first, by `make cache` in plain processes (a no-op when they are
 # cached): on two cores that is faster than training inside each chapter's kernel.
 # Every chapter is then executed, two at a time (chapter 2, which times things, alone),
-# into the jupyter-cache that the build reads; a cell error stops here.
+# into the jupyter-cache that the build reads; a cell error stops here. The student pack
+# (make student) is written before the HTML, which links each chapter's student notebook
+# and carries the pack (book/_ext/student_links.py).
 book: $(STAMP)
 	$(MAKE) --no-print-directory cache
 	$(BIN)/python tests/execute_chapters.py --jobs $(JOBS)
+	$(MAKE) --no-print-directory student
 	$(BIN)/jupyter-book build . --builder html --all
 	$(BIN)/python tests/check_built_book.py $(HTML)
 	$(BIN)/python tests/zip_book.py $(HTML) $(ZIP)
@@ -72,7 +75,7 @@ test: $(STAMP)
 	$(SEED1) $(BIN)/python tests/cache_snapshot.py save _build/cache-snapshot.json
 	$(SEED1) $(REQUIRED) $(MAKE) --no-print-directory book
 	$(SEED1) $(BIN)/python tests/cache_snapshot.py check _build/cache-snapshot.json
-	$(MAKE) --no-print-directory student
+	$(SEED1) $(BIN)/python -m cae_lib.answers book _build/answers
 	$(SEED1) $(REQUIRED) CAE_CACHE_READONLY=1 $(ONE_THREAD) $(PYTEST) -n $(JOBS) tests/test_student_run.py
 	$(MAKE) --no-print-directory browser
 
@@ -117,6 +120,13 @@ gpu-nbval: gpu-cache
 # Nothing generated is committed.
 student: $(STAMP)
 	$(BIN)/python -m cae_lib.student book _build/student
+
+# make answers: the answer key, with what each worked solution printed in the last `make book`
+# (its CAE_SEED named), and a printable exercise sheet: _build/answers/answers.html (and .md)
+# and exercises.html. It reads the executed chapters from make book's jupyter-cache, and asks
+# for `make book` first when a chapter was edited since.
+answers: $(STAMP)
+	$(BIN)/python -m cae_lib.answers book _build/answers
 
 # make grade SUBMISSIONS=folder: grade every student notebook under the folder (named as
 # handed out, e.g. 03_training_and_contraction.ipynb, in any subfolders) with `otter run`,

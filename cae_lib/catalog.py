@@ -13,18 +13,18 @@ that no chapter waits for anything.
     python -m cae_lib.catalog --jobs 1   # one model after another
     CAE_SEED=1 python -m cae_lib.catalog # the models of realisation 1 (see seeds.py)
 
-On a CPU, the models are trained in two rounds (`fill`): every model in one single-threaded
-worker process per core, the most expensive first (the deep CAEs, then the paper's models, the
-deep AEs, the 2-D toys), so that no worker is left with a long model at the end; then the probe
-scores, in the same workers. Never two rounds at once: a second process beside a multi-threaded
-one slows it several-fold. Single-threaded workers side by side do not slow each other here: on
-the two-core AVX2 development machine a deep CAE took 101 s alone on one thread and 103 and
-108 s as two at once, while the same three deep CAEs took 208 s one after another with both
-threads (the round this replaced), so putting them in the workers saves about a minute of a cold
-build; the files are bit for bit the same (checked on two of them). Measured before the rounds
-were merged (CAE_SEED=0, cold): the other 72 models 430 s and the 27 probe scores 144 s.
-On a GPU (`--jobs` default: one worker per core but one), the MNIST models
-train on the GPU in this process while the 2-D toys, which always train on one CPU thread,
+On a CPU, the models are trained in rounds (`fill`). First the deep CAEs, whose closed-form
+penalty is large matrix products: as many at a time as there are workers, each on one thread,
+then the odd one out (if any) alone with every thread. On the two-core AVX2 development machine
+a deep CAE took 101 s alone on one thread, 103 to 108 s as two at once on one thread each, and
+61 s alone with both threads; the three of the book took 169 s this way against 208 s one
+after another with both threads (the files are bit for bit the same). Then every other model in
+one single-threaded worker process per core, the most expensive first (small layers, 2-D toys:
+per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
+the probe scores, in the same workers. Never two rounds at once: a second process beside a
+multi-threaded training slows it several-fold, and deep CAEs beside the other models slowed
+them (tried once: every model in one round took 646 s, against 208 + 430 s in two rounds).
+On a GPU (`--jobs` default: one worker per core but one), the MNIST models train on the GPU in this process while the 2-D toys, which always train on one CPU thread,
 train in worker processes on the otherwise idle cores; then the probe scores, here. The table
 ends with each round's wall time.
 Either way a toy comes out bit for bit the same (toys always train on one thread); an MNIST model's
@@ -194,6 +194,13 @@ def on_cpu_only(entry: Entry) -> bool:
     return not entry.scores and isinstance(entry.config, ToyConfig)
 
 
+def uses_every_thread(entry: Entry) -> bool:
+    """True for a deep CAE: its step is large matrix products that scale with the threads."""
+    cfg = entry.config
+    return (not entry.scores and isinstance(cfg, TrainConfig) and cfg.lam > 0
+            and len(cfg.hidden_dims) > 0)
+
+
 def cost(entry: Entry) -> float:
     """A rough relative cost of an entry (multiply-adds per training run), to start the longest
     ones first in the worker rounds, so that no worker is left with a long model at the end."""
@@ -205,8 +212,7 @@ def cost(entry: Entry) -> float:
     if entry.scores:                                                  # the probe: codes x 10
         return 1e3 * cfg.latent_dim
     n = cfg.n_train or 60_000
-    # the deep closed-form penalty: a deep CAE took 101 s, a deep AE 12 s (one thread)
-    return macs * n * cfg.epochs * (8 if cfg.lam > 0 and cfg.hidden_dims else 1)
+    return macs * n * cfg.epochs * (3 if cfg.lam > 0 and cfg.hidden_dims else 1)
 
 
 def _one_thread() -> None:
@@ -297,9 +303,13 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
                   [i for i in missing if on_cpu_only(entries[i])],
                   beside=lambda: here(mnist))
         else:
-            timed("models, one worker per core", workers,
-                  sorted([i for i in missing if not entries[i].scores],
-                         key=lambda i: -cost(entries[i])))
+            deep = [i for i in missing if uses_every_thread(entries[i])]
+            pairs = len(deep) - len(deep) % jobs        # jobs at a time, one thread each,
+            timed("deep CAEs, one worker per core", workers, deep[:pairs])
+            timed("deep CAEs, every thread", here, deep[pairs:])     # the odd one out
+            timed("other models, one worker per core", workers,
+                  sorted([i for i in missing if not uses_every_thread(entries[i])
+                          and not entries[i].scores], key=lambda i: -cost(entries[i])))
         scores = sorted([i for i in missing if entries[i].scores], key=lambda i: -cost(entries[i]))
         if gpu:
             timed("probe scores", here, scores)

@@ -1,199 +1,98 @@
-"""Self-checks a student calls on their own answer. Each prints a friendly verdict with the size
-of the error and returns True or False. The penalty checks compare against the exact penalty
-(float64, closed form of `penalties.analytic_penalty`) on a few random models and batches, with
-weights scaled up so that the Jacobian is not vanishingly small and a wrong formula cannot hide.
-The exercise checks live in `exercise_checks` (numbers and formulas) and `choice_checks`
-(choices from measured data, chapter 7); all are re-exported here: `cl.checks.check_x`.
+"""Self-checks a student calls on their own answer: `cl.checks.check_x(answer)` prints
+"Correct: ..." or "Not yet: ...", with a hint that names the mistake (never the formula), and
+returns True or False; a stub or a crash in the student's code is reported, never raised.
+
+Each check here is a thin wrapper, so that `cl.checks.check_x?` and `??` in Jupyter show what it
+checks, not its reference answer or its hints. Those live in `exercise_checks` (chapters 1, 1b,
+2), `model_checks` (4, 4b, 5, 7) and `choice_checks` (choices made from measured data: 3, 5, 6,
+7), with the shared conventions in `check_base`. `graded` is the autograder's entry point
+(`grading.py`, otter-grader).
 """
 from __future__ import annotations
 
-import copy
+import contextlib
+import inspect
+import io
 
-import torch
+from . import choice_checks as _choice
+from . import exercise_checks as _ex
+from . import model_checks as _model
+from .model_checks import mixture_circles  # noqa: F401  (chapter 4b's exercise uses it)
 
-from .choice_checks import (check_budget_choice, check_closest_match,  # noqa: F401
-                            check_highest_rank_class, check_knn_overlap,
-                            check_most_contracted_class)
-from .exercise_checks import (check_dae_lam, check_gaussian_variance, check_gram_cost,
-                              check_ideal_error, check_jacobian_memory, check_random_share,
-                              check_shortcut_ratio, check_tanh_penalty, check_unit_rescaling)
-from .model import ContractiveAutoencoder
-from .penalties import jacobian_penalty
-
-# name -> architecture; all take 784 inputs, so a student's function may assume MNIST shapes
-_MODELS = {
-    "three layers 784-256-128-64": dict(hidden_dims=(256, 128), latent_dim=64),
-    "one layer 784-64": dict(hidden_dims=(), latent_dim=64),
-    "odd sizes 784-37-11": dict(hidden_dims=(37,), latent_dim=11),
+_WHAT = {   # name -> (module, what the check compares: the question, never its answer)
+    "check_shortcut_ratio": (_ex, "Chapter 1, exercise 1: your ratio of the shortcut to the "
+                             "exact penalty for a one-layer encoder whose rows of W all have "
+                             "norm 1."),
+    "check_tanh_penalty": (_ex, "Chapter 1, exercise 2: your function fn(W, b, x), the batch "
+                           "mean of ||dh/dx||_F^2 for h = tanh(x W^T + b), against float64 "
+                           "autograd on three shapes."),
+    "check_gram_cost": (_ex, "Chapter 1, exercise 3: your two counts of multiply-adds per "
+                        "sample, forming J and the Gram form, for the encoder "
+                        "784-1000-500-250-30 (each within 5%)."),
+    "check_unit_rescaling": (_ex, "Chapter 1b, exercise 1: your function fn(J, c), the "
+                             "Jacobian (B, k, d) of the code whose unit i is multiplied by "
+                             "c[i], given J (B, k, d) and c (k,)."),
+    "check_jacobian_memory": (_ex, "Chapter 2, exercise 1: your two byte counts, the full "
+                              "Jacobian of a batch of 256 in float32 and the closed form's "
+                              "largest tensor."),
+    "check_gaussian_variance": (_ex, "Chapter 2, exercise 2: your function fn(C), the variance "
+                                "of one draw u^T C u with Gaussian u, on three symmetric "
+                                "positive semi-definite matrices."),
+    "check_most_contracted_class": (_choice, "Chapter 3, exercise 3: your class, from rho (n,) "
+                                    "and the labels y (n,)."),
+    "check_dae_noise": (_model, "Chapter 4, exercise 2: your noise_std at which the J_r term "
+                        "of eq. (dae-lam) would carry the weight lam."),
+    "check_mixture_score": (_model, "Chapter 4b, exercise 1: your function x (n, 2) -> (n, 2), "
+                            "the score of the two-ring mixture of mixture_circles(), against "
+                            "autograd at 400 points."),
+    "check_ideal_error": (_model, "Chapter 4b, exercise 2: your predicted median relative "
+                          "error of the perfect DAE near the ring."),
+    "check_random_share": (_model, "Chapter 5, exercise 1: your expected share of a random unit "
+                           "vector's squared length in the span of the top k right-singular "
+                           "vectors."),
+    "check_highest_rank_class": (_choice, "Chapter 5, exercise 2: your class, from the "
+                                 "effective ranks (n,) and the labels y (n,)."),
+    "check_budget_choice": (_choice, "Chapter 6, exercise 1: your lam and your val_mse "
+                            "({sweep key: mean MSE on x_val over the runs}), given rho_val, "
+                            "the sweep's models and x_val (the MSEs are recomputed from them)."),
+    "check_closest_match": (_choice, "Chapter 6, exercise 2: your lam and your factors apart "
+                            "({lam: factor >= 1}), given the DAE's sensitivity and the CAEs'."),
+    "check_knn_overlap": (_choice, "Chapter 7, exercise 2: your function fn(a, b, k=10), the "
+                          "nearest-neighbour overlap of two codes, on three cases."),
+    "check_one_layer_gradient": (_model, "Chapter 7, exercise 4: your function fn(W, b, x), "
+                                 "the gradient (k, d) with respect to W of the one-layer "
+                                 "penalty, against float64 autograd on three shapes."),
+    "check_any_activation_penalty": (_model, "Chapter 7, exercise 5: your function "
+                                     "fn(encoder, x), the batch mean of ||J_f(x)||_F^2 for "
+                                     "encoders mixing sigmoid, tanh and softplus layers, "
+                                     "against float64 autograd on four encoders."),
 }
-_HINTS = [
-    (lambda r: abs(r - 1) < 0.05, "your value is off by only a little: check that the derivative "
-                                  "of the sigmoid is h * (1 - h) and that you square it"),
-    (lambda r: r > 5, "your value is too large: do you average over the batch, and pair each unit's "
-                      "derivative with its own row of W (not the whole matrix's norm)?"),
-    (lambda r: r < 0.2, "your value is too small: did you include every layer of the encoder "
-                        "(chain rule), and sum over all k x d Jacobian entries?"),
-]
+
+
+def _public(name: str, module, what: str):
+    impl = getattr(module, name)
+
+    def check(*args, **kwargs):
+        return impl(*args, **kwargs)
+    check.__name__ = check.__qualname__ = name
+    check.__doc__ = (what + "\n\nPrints 'Correct: ...' or 'Not yet: ...' with a hint, and "
+                     "returns True or False. verbose=False: silent.")
+    check.__signature__ = inspect.signature(impl)
+    check.__module__ = __name__
+    return check
+
+
+for _name, (_module, _what) in _WHAT.items():
+    globals()[_name] = _public(_name, _module, _what)
+__all__ = [*_WHAT, "graded", "mixture_circles"]
 
 
 def graded(check, *args, **kwargs) -> None:
     """An autograder's test (cae_lib/grading.py): run the self-check `check` on a student's
     answer silently; None when it says Correct, else an AssertionError carrying its verdict and
     hint (what the student would have read), so a grade report explains a lost point."""
-    import contextlib
-    import io
     said = io.StringIO()
     with contextlib.redirect_stdout(said):
         ok = check(*args, **kwargs)
     if ok is not True:
         raise AssertionError(said.getvalue().strip() or "Not yet.")
-
-
-def _stub_fn(verbose: bool) -> bool:
-    if verbose:
-        print("Not yet: your answer here (the function still raises NotImplementedError).")
-    return False
-
-
-def _random_cases(seed: int):
-    g = torch.Generator().manual_seed(seed)
-    for name, arch in _MODELS.items():
-        torch.manual_seed(seed)
-        model = ContractiveAutoencoder(784, **arch).double()
-        with torch.no_grad():
-            for p in model.encoder.parameters():
-                p.mul_(3.0)
-        x = torch.rand(8, 784, generator=g, dtype=torch.float64)
-        yield name, model, x
-
-
-def _verdict(ok: bool, worst: str, rel: float, ratio: float | None, n: int, verbose: bool) -> bool:
-    if not verbose:
-        return ok
-    if ok:
-        print(f"Correct: your function matches the exact penalty on all {n} random cases "
-              f"(largest relative error {rel:.1e}).")
-        return ok
-    msg = f"Not yet: on the case '{worst}' your value is off by a relative error of {rel:.3g}"
-    if ratio is not None:
-        msg += f" (your value / exact = {ratio:.3g})"
-        msg += "".join(f".\nHint: {h}" for test, h in _HINTS if test(ratio))
-    print(msg + ".")
-    return ok
-
-
-def _compare(values, exacts, names, tol, verbose):
-    rels = [abs(v - e) / abs(e) for v, e in zip(values, exacts)]
-    i = max(range(len(rels)), key=rels.__getitem__)
-    ratio = values[i] / exacts[i] if exacts[i] != 0 else None
-    return _verdict(rels[i] <= tol, names[i], rels[i], ratio, len(rels), verbose)
-
-
-def _call(fn, *args):
-    out = fn(*args)
-    if not isinstance(out, torch.Tensor) or out.numel() != 1:
-        raise TypeError(f"it should return a scalar tensor (the batch mean); it returned "
-                        f"{type(out).__name__}{'' if not isinstance(out, torch.Tensor) else tuple(out.shape)}")
-    return float(out.detach())
-
-
-def check_jacobian_penalty(fn, tol: float = 1e-6, seed: int = 0, verbose: bool = True) -> bool:
-    """Check fn(model, x) -> batch mean of ||J_f(x)||_F^2 (sum over entries, mean over the batch)
-    on three random sigmoid-encoder models in float64."""
-    names, values, exacts = [], [], []
-    for name, model, x in _random_cases(seed):
-        try:
-            values.append(_call(fn, copy.deepcopy(model), x.clone()))
-        except NotImplementedError:
-            return _stub_fn(verbose)
-        except Exception as err:  # a student's bug: report it, do not crash the lesson
-            if verbose:
-                print(f"Not yet: your function raised {type(err).__name__} on the case '{name}': {err}")
-            return False
-        exacts.append(float(jacobian_penalty(model, x).detach()))
-        names.append(name)
-    return _compare(values, exacts, names, tol, verbose)
-
-
-def check_one_layer_penalty(fn, tol: float = 1e-6, seed: int = 0, verbose: bool = True) -> bool:
-    """Check fn(W, b, x) -> batch mean of ||J||_F^2 for one sigmoid layer h = sigmoid(x W^T + b),
-    W of shape (k, d): the closed form of Rifai et al. (eq. rifai), derived by hand."""
-    g = torch.Generator().manual_seed(seed)
-    names, values, exacts = [], [], []
-    for k, d in [(64, 784), (5, 3), (17, 40)]:
-        W = 2 * torch.randn(k, d, generator=g, dtype=torch.float64) / d ** 0.5
-        b = torch.randn(k, generator=g, dtype=torch.float64)
-        x = torch.rand(6, d, generator=g, dtype=torch.float64)
-        model = ContractiveAutoencoder(d, (), k).double()
-        with torch.no_grad():
-            model.encoder[0].weight.copy_(W)
-            model.encoder[0].bias.copy_(b)
-        name = f"W of shape ({k}, {d})"
-        try:
-            values.append(_call(fn, W.clone(), b.clone(), x.clone()))
-        except NotImplementedError:
-            return _stub_fn(verbose)
-        except Exception as err:
-            if verbose:
-                print(f"Not yet: your function raised {type(err).__name__} on {name}: {err}")
-            return False
-        exacts.append(float(jacobian_penalty(model, x, "autograd").detach()))
-        names.append(name)
-    return _compare(values, exacts, names, tol, verbose)
-
-
-def mixture_circles():
-    """The two-ring mixture of chapter 4b's exercise: weights 1/2 and 1/2 on
-    Circle(0.6, 0.1) and Circle(1.4, 0.1)."""
-    from .toy import Circle
-    return Circle(0.6, 0.1), Circle(1.4, 0.1)
-
-
-def check_mixture_score(score_fn, verbose: bool = True) -> bool:
-    """Check a function x (n, 2) -> (n, 2) that should return grad log p(x) for the mixture
-    p = (p1 + p2) / 2 of `mixture_circles()`, against float64 autograd of log p at 400 points
-    between the rings and around them. Recognises the two usual wrong answers."""
-    from .toy import band
-    c1, c2 = mixture_circles()
-    g = torch.Generator().manual_seed(0)
-    x = torch.cat([band(c1, 200, 0.0, 0.5, g), band(c2, 200, 0.0, 0.5, g)]).double()
-    x.requires_grad_(True)
-    logp = torch.logaddexp(c1.log_density(x), c2.log_density(x)) - torch.log(torch.tensor(2.0))
-    (exact,) = torch.autograd.grad(logp.sum(), x)
-    x = x.detach()
-    if score_fn is None or score_fn is Ellipsis:
-        if verbose:
-            print("Not yet: your answer here (replace the stub with your function).")
-        return False
-    try:
-        got = torch.as_tensor(score_fn(x.clone()), dtype=torch.float64)
-    except NotImplementedError:
-        return _stub_fn(verbose)
-    except Exception as err:  # a student's bug: report it, do not crash the lesson
-        if verbose:
-            print(f"Not yet: your function raised {type(err).__name__}: {err}")
-        return False
-    if got.shape != exact.shape:
-        if verbose:
-            print(f"Not yet: your function returned shape {tuple(got.shape)}; it must return "
-                  f"(n, 2) for x of shape (n, 2), one score vector per point.")
-        return False
-    rel = float(((got - exact).norm(dim=1) / exact.norm(dim=1).clamp_min(1e-12)).max())
-    ok = rel < 1e-6
-    if verbose:
-        if ok:
-            print(f"Correct: your score matches autograd of log p at all 400 points "
-                  f"(largest relative error {rel:.1e}).")
-        else:
-            s1, s2 = c1.score(x), c2.score(x)
-            hint = ("the score of a mixture is NOT a fixed mix of the two scores: weight "
-                    "each by the posterior w_i(x) = p_i(x) / (p_1(x) + p_2(x)), which "
-                    "changes from point to point")
-            if torch.allclose(got, (s1 + s2) / 2) or torch.allclose(got, s1 + s2):
-                pass
-            elif rel < 1e-2:
-                hint = "you are close: compute the weights in log space (torch.logsumexp)"
-            else:
-                hint += "; check your weights sum to 1 at every point"
-            print(f"Not yet: the largest relative error is {rel:.3g}.\nHint: {hint}.")
-    return ok

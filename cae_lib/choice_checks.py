@@ -1,7 +1,7 @@
 """Self-checks for exercises whose answer is a choice made from measured data (which class is
 most contracted, which lam fits a budget or matches a DAE: chapters 3, 5, 6) and for chapter 7's
-nearest-neighbour overlap. Conventions as in `exercise_checks` (stubs, hints, never raise on a
-student's bug); re-exported by `checks`, so `cl.checks.check_x` works for every one.
+nearest-neighbour overlap. Conventions as in `check_base` (stubs, hints that name the mistake, never
+raise on a student's bug); students call them through `cl.checks`.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import math
 import torch
 
 from .analysis import median_se
-from .exercise_checks import _FAIL, _as_float, _formula, _stub  # noqa: F401
-from .exercise_checks import _verdict as _say
+from .check_base import _FAIL, _as_float, _formula, _stub  # noqa: F401
+from .check_base import _verdict as _say
 
 
 def _overlap(a, b, k: int, per: int = 0, self_too: bool = False, cosine: bool = False) -> float:
@@ -37,15 +37,15 @@ def check_knn_overlap(fn, verbose: bool = True) -> bool:
              (a, a[:, :5] + 0.3 * torch.randn(200, 5, generator=g, dtype=f64), 10)]
     return _formula(fn, cases, {
         "exact": _overlap,
-        "leave each point out of its own neighbours (fill the diagonal of the distance matrix "
-        "with inf before topk)": lambda a, b, k: _overlap(a, b, k, self_too=True),
-        "divide the shared count by k * n, not n: it is a share of each point's k neighbours":
+        "you counted each point among its own nearest neighbours":
+            lambda a, b, k: _overlap(a, b, k, self_too=True),
+        "your overlap is k times too large: it is a share of each point's k neighbours":
             lambda a, b, k: _overlap(a, b, k, per=len(a)),
-        "use Euclidean distances (torch.cdist), not cosine similarity":
+        "you found neighbours by cosine similarity; the exercise uses Euclidean distance":
             lambda a, b, k: _overlap(a, b, k, cosine=True)},
         "your overlap matches the reference on all 3 cases (1 for a rotated, rescaled code)",
-        "for each point take its k nearest others in a and in b, count the common ones, and "
-        "divide the total by k * n", verbose, "one number between 0 and 1")
+        "for a few points, list their k nearest others in a and in b by hand and compare with "
+        "what your function counts", verbose, "one number between 0 and 1")
 
 
 def _class_choice(answer, values, y, sign: int, what: str, verbose: bool, opposite: str,
@@ -109,50 +109,95 @@ def _lam_choice(lam, candidates: dict, verbose: bool):
                                             f"the candidates {sorted(cands)}.") or _FAIL
 
 
-def check_budget_choice(lam, candidates: dict, reference_mse: float, slack: float = 0.1,
+def _per_key(ans, keys, verbose: bool, what: str):
+    """The student's {key: number} for every key (keys may be written as sweep keys such as
+    ("lam", 0.1) or as plain lam values), or _FAIL after saying why."""
+    if ans is None or ans is Ellipsis or (isinstance(ans, dict) and not ans):
+        return _say(False, verbose, f"your answer here (fill {what}).") or _FAIL
+    if not isinstance(ans, dict):
+        return _say(False, verbose, f"{what} must be a dict; got {type(ans).__name__}.") or _FAIL
+    out = {}
+    for k in keys:
+        lam = k[1] if isinstance(k, tuple) else k
+        v = ans.get(k, ans.get(lam))
+        if _as_float(v) is None:
+            return _say(False, verbose, f"{what} has no number for lam = {lam:g}.") or _FAIL
+        out[k] = _as_float(v)
+    return out
+
+
+def check_budget_choice(lam, val_mse, rho_val: dict, models: dict, x_val, slack: float = 1.0,
                         verbose: bool = True) -> bool:
-    """Ch. 6 ex. 1: candidates = {lam: (mse, median relative sensitivity)}, both measured on the
-    validation digits; the answer is the lam with the lowest sensitivity among those with
-    mse <= (1 + slack) reference."""
-    got = _lam_choice(lam, candidates, verbose)
+    """Ch. 6 ex. 1: val_mse = {sweep key ("lam", v): the MSE on x_val averaged over the runs
+    models[r][key]}, rho_val = {key: median relative sensitivity on x_val}; the answer lam is the
+    least sensitive of the lams whose val_mse <= (1 + slack) x the AE's (lam = 0). The MSEs
+    are recomputed here from the models, so numbers measured on other digits are caught."""
+    keys = [k for k in rho_val if isinstance(k, tuple) and k[0] == "lam"]
+    got = _per_key(val_mse, keys, verbose, "val_mse, {key: mean MSE on x_val}")
     if got is _FAIL:
         return False
-    (a, cands), budget = got, (1 + slack) * reference_mse
+    with torch.no_grad():
+        ref = {k: sum(float(torch.nn.functional.mse_loss(ms[k](x_val)[0], x_val))
+                      for ms in models.values()) / len(models) for k in keys}
+    off = [k for k in keys if abs(got[k] - ref[k]) > 1e-4 * ref[k]]
+    if off:
+        k = off[0]
+        return _say(False, verbose, f"your MSE for lam = {k[1]:g} is {got[k]:.5g}; the sweep's "
+                    f"models give {ref[k]:.5g} on x_val.", "your MSEs are not those of the "
+                    "validation digits x_val averaged over the runs: the choice may use the "
+                    "validation digits only")
+    cands = {k[1]: (ref[k], rho_val[k]) for k in keys}
+    reference_mse = cands[min(cands)]                                # lam = 0, the AE
+    got = _lam_choice(lam, cands, verbose)
+    if got is _FAIL:
+        return False
+    (a, cands), budget = got, (1 + slack) * reference_mse[0]
     within = [k for k, v in cands.items() if v[0] <= budget]
     best, (mse, rho) = min(within, key=lambda k: cands[k][1], default=None), cands[a]
     if a == best:
-        return _say(True, verbose, f"lam = {a:g}: MSE {mse:.4g} <= {1 + slack:g} x "
-                    f"{reference_mse:.4g}, and the lowest median relative sensitivity "
+        return _say(True, verbose, f"lam = {a:g}: validation MSE {mse:.4g} <= {1 + slack:g} x "
+                    f"{reference_mse[0]:.4g}, and the lowest median relative sensitivity "
                     f"({rho:.3g}) of the lams within that budget.")
-    return _say(False, verbose, f"lam = {a:g} has MSE {mse:.4g} (budget {budget:.4g}) and "
-                f"median relative sensitivity {rho:.3g}.",
-                f"that lam breaks the budget: its MSE is above {1 + slack:g} x the "
-                "reference; keep only the lams within it, then take the least sensitive"
-                if mse > budget else "it has the best reconstruction; among the lams within "
-                "the budget take the least sensitive" if a == min(cands, key=lambda k: cands[k][0])
-                else "another lam within the budget has a lower median relative sensitivity")
+    return _say(False, verbose, f"lam = {a:g} has validation MSE {mse:.4g} (budget "
+                f"{budget:.4g}) and median relative sensitivity {rho:.3g}.",
+                "that lam breaks the budget: its MSE is above the allowed multiple of the AE's"
+                if mse > budget else "you took the lam with the best reconstruction; the "
+                "question asks for the least sensitive one within the budget"
+                if a == min(cands, key=lambda k: cands[k][0])
+                else "another lam within the budget is less sensitive")
 
 
-def check_closest_match(lam, target: float, candidates: dict, verbose: bool = True,
-                        what: str = "median relative sensitivity") -> bool:
-    """Ch. 6 ex. 2: candidates = {lam: a sensitivity} (`what` names it); the CAE closest to the
-    DAE's target by ratio, |log(s / target)|, as chapter 6 matches them. lam = 0 (the plain
-    AE, not a CAE) is left out, as in the chapter."""
-    got = _lam_choice(lam, candidates, verbose)
+def check_closest_match(lam, apart, target: float, candidates: dict, verbose: bool = True,
+                        what: str = "median raw sensitivity") -> bool:
+    """Ch. 6 ex. 2: candidates = {lam: a sensitivity} (`what` names it), target the DAE's;
+    apart = {lam: how many times apart the CAE and the DAE are, a factor >= 1}; lam = the CAE
+    closest to the target by that factor, as chapter 6 matches them. lam = 0 (the plain AE,
+    not a CAE) is left out, as in the chapter."""
+    cands = {_as_float(k[1] if isinstance(k, tuple) else k): v for k, v in candidates.items()}
+    cands = {k: float(v) for k, v in cands.items() if k}
+    got = _per_key(apart, list(cands), verbose, "apart, {lam: factor >= 1}")
     if got is _FAIL:
         return False
-    a, cands = got[0], {k: v for k, v in got[1].items() if k != 0}
-    if a == 0:
-        return _say(False, verbose, "lam = 0 is the plain AE.", "pick one of the CAEs, lam > 0")
-    best = min(cands, key=lambda k: abs(math.log(cands[k] / target)))
-    by_diff = min(cands, key=lambda k: abs(cands[k] - target))
-    factor = max(cands[a] / target, target / cands[a])
+    ref = {k: max(v / target, target / v) for k, v in cands.items()}
+    off = [k for k in cands if abs(got[k] - ref[k]) > 1e-6 * ref[k]]
+    if off:
+        k, diff = off[0], {k: abs(v - target) for k, v in cands.items()}
+        hint = ("you took differences; two sensitivities compare by ratio (twice as sensitive "
+                "is as far as half as sensitive)"
+                if all(abs(got[j] - diff[j]) <= 1e-6 * max(diff[j], 1e-12) for j in cands)
+                else "you divided one way only; the factor is the larger of the two ratios, so "
+                "it is at least 1" if all(abs(got[j] - cands[j] / target) <= 1e-6 * ref[j]
+                                          or abs(got[j] - target / cands[j]) <= 1e-6 * ref[j]
+                                          for j in cands)
+                else f"compute each CAE's factor from its {what} and the DAE's")
+        return _say(False, verbose, f"your factor for lam = {k:g} is {got[k]:.4g}.", hint)
+    got = _lam_choice(lam, cands, verbose)
+    if got is _FAIL:
+        return False
+    a = got[0]
+    best = min(cands, key=ref.get)
     if a == best:
-        return _say(True, verbose, f"lam = {a:g}, {what} {cands[a]:.3g} "
-                    f"against the DAE's {target:.3g}, a factor {factor:.3g} apart." + (
-                        f" By absolute difference lam = {by_diff:g} would look closer, but "
-                        "sensitivities compare by ratio." if by_diff != best else ""))
-    return _say(False, verbose, f"lam = {a:g} is a factor {factor:.3g} from the target.",
-                "compare by ratio, |log(s / target)|, not by |s - target|: twice as "
-                "sensitive is as far as half as sensitive" if a == by_diff else "take the CAE "
-                f"whose {what} is closest to the DAE's by ratio")
+        return _say(True, verbose, f"lam = {a:g}, {what} {cands[a]:.3g} against the DAE's "
+                    f"{target:.3g}, a factor {ref[a]:.3g} apart.")
+    return _say(False, verbose, f"lam = {a:g} is a factor {ref[a]:.3g} from the target.",
+                "take the CAE with the smallest factor")

@@ -16,7 +16,7 @@ Methods of `jacobian_penalty`:
   "hutchinson" unbiased estimate E_u ||J^T u||^2 = ||J||_F^2 with Rademacher u
                (Hutchinson 1989), n_projections draws per sample.
 
-`source_shortcut_penalty` is the seed chapter's "efficient" formula. It is NOT the
+`source_shortcut_penalty` is a widely copied "efficient" formula. It is NOT the
 penalty; the book keeps it only to show, with numbers, how far off it is.
 
 Devices (the rule of `cae_lib.device`): every function here computes on the model's device
@@ -208,7 +208,7 @@ def _norms(model, x):                            # x already on the model's devi
 
 
 def source_shortcut_penalty(model, x: torch.Tensor) -> torch.Tensor:
-    """The seed chapter's "efficient" formula: mean_b sum_i (z_i (1 - z_i))^2 * ||W_L||_F^2.
+    """A widely copied "efficient" formula: mean_b sum_i (z_i (1 - z_i))^2 * ||W_L||_F^2.
 
     Wrong twice: it ignores every layer below the last, and it multiplies the sum of
     squared derivatives by the norm of the WHOLE weight matrix instead of pairing each

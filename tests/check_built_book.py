@@ -43,12 +43,20 @@ for page in pages:
             problems.append(f"{f} has no computed figure")
         if "Traceback (most recent call last)" in text:
             problems.append(f"{f} shows a traceback")
+        stem = Path(page).name
+        if Path("_build/student").is_dir():          # make book writes the pack first
+            if f'href="../student/{stem}.ipynb"' not in text:
+                problems.append(f"{f} does not link its student notebook")
+            if not (html / "student" / f"{stem}.ipynb").is_file():
+                problems.append(f"{html}/student/{stem}.ipynb is missing")
 ch6 = html / "book/06_explore_lambda_noise.html"
 if ch6.exists():
     sliders = ch6.read_text().count('type="range"')
     if sliders < 2:
         problems.append(f"{ch6} has {sliders} kernel-free slider(s); "
                         "expected 2")
+if (html / "autograder").exists() or list(html.rglob("*-key.ipynb")):
+    problems.append(f"{html} holds a worked key or autograder: keep them out of the book")
 if not (html / "_static/mathjax/tex-chtml.js").is_file():
     problems.append(f"{html}/_static/mathjax is missing "
                     "(sphinx-mathjax-offline)")

@@ -51,20 +51,33 @@ def _single_thread() -> None:
         os.environ[var] = "1"
 
 
-def execute(path: str, timeout: int):
+# A kernel that dies before it answers its first request never ran a cell: two kernels started
+# at the same moment can be handed the same free TCP port by jupyter_client, and the second one
+# fails to bind it ("Address already in use"; seen once here, in a cold `make book`). Such a
+# start is retried, with a new port; an error in a cell is never retried.
+STARTUP_FAILURE = "Kernel died before replying to kernel_info"
+STARTS = 3
+
+
+def execute(path: str, timeout: int, starts: int = STARTS):
     """(path, executed notebook or None, seconds, error text or None) for one chapter."""
     from jupyter_cache.executors.utils import single_nb_execution
     t0 = time.perf_counter()
-    try:
-        _patch_nbclient()
-        nb = nbformat.read(path, as_version=4)
-        result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
-                                     allow_errors=False, meta_override=True)
-    except Exception:            # a dead kernel, say: report it with the chapter's name
-        return path, None, time.perf_counter() - t0, traceback.format_exc()
-    if result.err is not None:
-        return path, None, result.time, result.exc_string
-    return path, result.nb, result.time, None
+    for attempt in range(1, starts + 1):
+        try:
+            _patch_nbclient()
+            nb = nbformat.read(path, as_version=4)
+            result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
+                                         allow_errors=False, meta_override=True)
+            error = None if result.err is None else result.exc_string
+        except Exception:        # a dead kernel, say: report it with the chapter's name
+            result, error = None, traceback.format_exc()
+        if error is None:
+            return path, result.nb, result.time, None
+        if STARTUP_FAILURE not in error or attempt == starts:
+            return path, None, time.perf_counter() - t0, error
+        print(f"  {Path(path).name}: the kernel died at start (attempt {attempt} of {starts}); "
+              "starting another", flush=True)
 
 
 def chapters_of_toc(toc: Path) -> list[Path]:

@@ -200,17 +200,22 @@ def test_make_cache_on_a_complete_read_only_cache_is_a_no_op(tmp_path, monkeypat
 
 
 def test_the_rounds_give_the_same_models_as_one_model_after_another(tmp_path):
-    """jobs=2 trains every model in single-threaded worker processes; the files are those of
-    jobs=1 (here, with every thread): the toys bit for bit (they always train on one thread),
-    the MNIST models up to float32 rounding (another thread count may sum in another order)."""
-    deep_cae = Entry("tiny deep CAE", TrainConfig(hidden_dims=(8,), latent_dim=4, epochs=1,
-                                                  n_train=256, lam=0.1))
-    entries = TINY + (deep_cae,)
-    rows = {}
+    """jobs=2 trains two deep CAEs in single-threaded workers and the third here, and the rest
+    in single-threaded worker processes; the
+    files are those of jobs=1: the toys bit for bit (they always train on one thread), the
+    MNIST models up to float32 rounding (another thread count sums in another order)."""
+    deep = tuple(Entry(f"tiny deep CAE, seed {r}", TrainConfig(
+        hidden_dims=(8,), latent_dim=4, epochs=1, n_train=256, lam=0.1, seed=r))
+        for r in range(3))
+    entries = TINY + deep
+    assert [catalog.uses_every_thread(e) for e in entries] == [False] * 3 + [True] * 3
+    rows, rounds = {}, {}
     for jobs in (1, 2):
-        rows[jobs] = catalog.fill(entries, tmp_path / str(jobs), progress=False, jobs=jobs)
+        rows[jobs] = catalog.fill(entries, tmp_path / str(jobs), progress=False, jobs=jobs,
+                                  rounds=rounds)
         assert [e for e, _ in rows[jobs]] == list(entries)          # catalog order
         assert all(s is not None and s >= 0 for _, s in rows[jobs])  # all computed
+    assert {"deep CAEs, one worker per core", "deep CAEs, every thread"} <= set(rounds)
     for e in entries:
         a, b = (torch.load(tmp_path / str(j) / e.filename, weights_only=True)["state_dict"]
                 for j in (1, 2))
@@ -222,11 +227,9 @@ def test_the_rounds_give_the_same_models_as_one_model_after_another(tmp_path):
                 torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 
 
-def test_the_deep_caes_start_first_and_jobs_is_checked(tmp_path):
-    models = sorted((e for e in catalog.catalog() if not e.scores), key=catalog.cost,
-                    reverse=True)
-    assert [e.name for e in models[:3]] == ["CAE lam 0.1", "CAE lam 0.1, seed 1",
-                                            "CAE lam 0.1, seed 2"]       # 101 s each
+def test_only_the_deep_caes_train_with_every_thread_and_jobs_is_checked(tmp_path):
+    heavy = [e.name for e in catalog.catalog() if catalog.uses_every_thread(e)]
+    assert heavy == ["CAE lam 0.1", "CAE lam 0.1, seed 1", "CAE lam 0.1, seed 2"]
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="jobs must be a positive int"):
             catalog.fill(TINY, tmp_path, progress=False, jobs=bad)

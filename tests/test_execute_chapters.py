@@ -93,3 +93,35 @@ def test_the_build_reads_the_cache_this_script_fills():
     execute = yaml.safe_load((ex.ROOT / "_config.yml").read_text())["execute"]
     assert execute["execute_notebooks"] == "cache" and "cache" not in execute
     assert ex.DEFAULT_CACHE == ex.ROOT / "_build" / ".jupyter_cache"
+
+
+def test_a_kernel_that_dies_at_start_is_started_again_a_cell_error_is_not(tmp_path,
+                                                                           monkeypatch):
+    """Two kernels started at once can be given the same port; the loser dies before its first
+    reply and ran nothing, so it is retried. An error in a cell is reported at once."""
+    import jupyter_cache.executors.utils as utils
+    real = utils.single_nb_execution
+    calls = []
+
+    def flaky(nb, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError(ex.STARTUP_FAILURE)
+        return real(nb, **kw)
+    monkeypatch.setattr(utils, "single_nb_execution", flaky)
+    ok = _notebook(tmp_path / "ok.ipynb", "print(6 * 7)")
+    path, nb, _, err = ex.execute(str(ok), timeout=60)
+    assert err is None and len(calls) == 2 and nb.cells[1].outputs[0]["text"] == "42\n"
+
+    calls[:] = [1, 1]                              # no more startup failures
+    bad = _notebook(tmp_path / "bad.ipynb", "1 / 0")
+    path, nb, _, err = ex.execute(str(bad), timeout=60)
+    assert nb is None and "ZeroDivisionError" in err and len(calls) == 3   # no retry
+
+    def always(nb, **kw):
+        calls.append(1)
+        raise RuntimeError(ex.STARTUP_FAILURE)
+    monkeypatch.setattr(utils, "single_nb_execution", always)
+    calls.clear()
+    path, nb, _, err = ex.execute(str(ok), timeout=60)
+    assert nb is None and ex.STARTUP_FAILURE in err and len(calls) == ex.STARTS

@@ -1,7 +1,8 @@
-"""The exercise self-checks (cae_lib/exercise_checks.py, re-exported by cl.checks) must accept
+"""The exercise self-checks (exercise_checks, model_checks, choice_checks; called as cl.checks.x) must accept
 the right answer, reject each typical wrong one with its own hint, treat a stub as unanswered
 and report a student's crash. Each reference is itself checked against float64 autograd, an
 exact count or a brute-force Monte Carlo / numeric computation. No trained model, no network."""
+import inspect
 import math
 
 import pytest
@@ -56,21 +57,26 @@ def _class_data():
 _V, _Y = _class_data()
 _BUDGET = {0.0: (0.0100, 0.50), 0.01: (0.0104, 0.40), 0.1: (0.0109, 0.30), 1.0: (0.020, 0.10)}
 _MATCH = {0.0: 1.0, 0.01: 0.45, 0.1: 0.19, 1.0: 0.045}          # DAE target 0.1
+_FACTORS = {k: max(v / 0.1, 0.1 / v) for k, v in _MATCH.items() if k}
 # check -> (arguments after the answer, whether the answer is a function)
 CHECKS = {
     "check_shortcut_ratio": ((), False), "check_tanh_penalty": ((), True),
     "check_gram_cost": ((1.0,), False), "check_unit_rescaling": ((), True),
     "check_jacobian_memory": ((1.0,), False), "check_gaussian_variance": ((), True),
-    "check_dae_lam": ((), False), "check_ideal_error": ((), False),
+    "check_dae_noise": ((), False), "check_ideal_error": ((), False),
     "check_random_share": ((), False), "check_knn_overlap": ((), True),
     "check_most_contracted_class": ((_V, _Y), False),
     "check_highest_rank_class": ((_V, _Y), False),
-    "check_budget_choice": ((_BUDGET, 0.01), False), "check_closest_match": ((0.1, _MATCH), False),
+    "check_budget_choice": None, "check_closest_match": ((_FACTORS, 0.1, _MATCH), False),
+    "check_one_layer_gradient": ((), True), "check_any_activation_penalty": ((), True),
+    "check_mixture_score": ((), True),
 }
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_a_stub_is_unanswered_and_a_crash_is_reported(name, capsys):
+    if CHECKS[name] is None:               # needs models: see test_budget_choice_*
+        return
     check, (rest, is_fn) = getattr(checks, name), CHECKS[name]
     stubs = [None, ...] + ([_stub_fn] if is_fn else [])
     for stub in stubs:
@@ -116,7 +122,7 @@ def test_shortcut_ratio_is_k_with_unit_rows(capsys):
     rejects(capsys, checks.check_shortcut_ratio, 0.0156, hint="inverted")
     rejects(capsys, checks.check_shortcut_ratio, 1.0, hint="with itself")
     assert abs(raw - 64) > 1.0                      # unequal row norms: not exactly k
-    rejects(capsys, checks.check_shortcut_ratio, raw, hint="normalise every row")
+    rejects(capsys, checks.check_shortcut_ratio, raw, hint="normalise the rows")
     assert checks.check_shortcut_ratio(11.0, k=11, verbose=False)
 
 
@@ -140,19 +146,19 @@ def test_tanh_penalty_check(capsys):
 
     def via(dh, pair=lambda W: W.pow(2).sum(1), batch=torch.mean):
         return lambda W, b, x: batch(dh(torch.tanh(x @ W.T + b)) @ pair(W))
-    tip = "1 - h^2, not the sigmoid's"
+    tip = "the sigmoid's derivative"
     rejects(capsys, checks.check_tanh_penalty, via(lambda h: (h * (1 - h)) ** 2), hint=tip)
 
     def sigmoid_layer(W, b, x):                  # the sigmoid layer's penalty, unchanged
         s = torch.sigmoid(x @ W.T + b)
         return ((s * (1 - s)) ** 2 @ W.pow(2).sum(1)).mean()
     rejects(capsys, checks.check_tanh_penalty, sigmoid_layer, hint=tip)
-    rejects(capsys, checks.check_tanh_penalty, via(lambda h: 1 - h ** 2), hint="square the")
+    rejects(capsys, checks.check_tanh_penalty, via(lambda h: 1 - h ** 2), hint="not squared")
     rejects(capsys, checks.check_tanh_penalty, via(lambda h: (1 - h ** 2) ** 2, batch=torch.sum),
-            hint="mean over the batch")
+            hint="summed over the batch")
     rejects(capsys, checks.check_tanh_penalty,
             via(lambda h: (1 - h ** 2) ** 2, pair=lambda W: W.pow(2).sum().expand(len(W))),
-            hint="its own row norm")
+            hint="its own row of W")
     assert checks.check_tanh_penalty(lambda W, b, x: _tanh_by_hand(W, b, x) * 1.01) is False
     assert checks.check_tanh_penalty(lambda W, b, x: torch.tanh(x @ W.T + b).sum(1)) is False
     assert "one number" in capsys.readouterr().out
@@ -177,11 +183,11 @@ def test_gram_cost_reference_is_the_counted_matmul_work(capsys):
     assert "forming J is cheaper" in out
     assert checks.check_gram_cost(form_J, gram + K * K * N1, verbose=False)
     assert checks.check_gram_cost(1.04 * form_J, 0.96 * gram, verbose=False)
-    rejects(capsys, checks.check_gram_cost, K * N1 * D, K * N1 * N1, hint="left out the chain")
-    rejects(capsys, checks.check_gram_cost, form_J, K * N1 * N1, hint="left out the chain")
+    rejects(capsys, checks.check_gram_cost, K * N1 * D, K * N1 * N1, hint="only the last product")
+    rejects(capsys, checks.check_gram_cost, form_J, K * N1 * N1, hint="only the last product")
     rejects(capsys, checks.check_gram_cost, gram, form_J, hint="swapped")
     rejects(capsys, checks.check_gram_cost, form_J, gram + N1 * N1 * D, hint="once per batch")
-    rejects(capsys, checks.check_gram_cost, 2 * form_J, gram, hint="A W1")
+    rejects(capsys, checks.check_gram_cost, 2 * form_J, gram, hint="count every matrix product")
     rejects(capsys, checks.check_gram_cost, 42.27, 48.75, hint="not in millions")
 
 
@@ -199,11 +205,11 @@ def test_unit_rescaling_reference_is_the_autograd_jacobian():
 def test_unit_rescaling_check(capsys):
     accepts(capsys, checks.check_unit_rescaling, lambda J, c: c[:, None] * J)   # chapter's form
     accepts(capsys, checks.check_unit_rescaling, lambda J, c: torch.diag(c) @ J)
-    rejects(capsys, checks.check_unit_rescaling, lambda J, c: J * c, hint="not the columns")
+    rejects(capsys, checks.check_unit_rescaling, lambda J, c: J * c, hint="scaled the inputs")
     rejects(capsys, checks.check_unit_rescaling, lambda J, c: J @ torch.diag(c),
-            hint="not the columns")
-    rejects(capsys, checks.check_unit_rescaling, lambda J, c: c.mean() * J, hint="own c_i")
-    rejects(capsys, checks.check_unit_rescaling, lambda J, c: J / c[:, None], hint="not divide")
+            hint="scaled the inputs")
+    rejects(capsys, checks.check_unit_rescaling, lambda J, c: c.mean() * J, hint="one common")
+    rejects(capsys, checks.check_unit_rescaling, lambda J, c: J / c[:, None], hint="divided")
     assert not checks.check_unit_rescaling(lambda J, c: (c[:, None] * J).sum(0))
     assert "same shape" in capsys.readouterr().out
 
@@ -216,7 +222,7 @@ def test_jacobian_memory_check(capsys):
     full, gram = nbytes(256, 64, 784), nbytes(256, 64, 256)
     out = accepts(capsys, checks.check_jacobian_memory, full, gram, says="51,380,224")
     assert "3.06" in out
-    rejects(capsys, checks.check_jacobian_memory, 2 * full, 2 * gram, hint="4 bytes")
+    rejects(capsys, checks.check_jacobian_memory, 2 * full, 2 * gram, hint="float64")
     rejects(capsys, checks.check_jacobian_memory, full / 2**20, gram / 2**20, hint="MiB")
     rejects(capsys, checks.check_jacobian_memory, 49.0, 16.0, hint="MiB")
     rejects(capsys, checks.check_jacobian_memory, 51.38, 16.78, hint="MB")
@@ -247,9 +253,9 @@ def test_gaussian_variance_check(capsys):
     accepts(capsys, checks.check_gaussian_variance, lambda C: 2 * torch.trace(C @ C).item())
     rejects(capsys, checks.check_gaussian_variance,
             lambda C: 2 * (C.pow(2).sum() - C.diagonal().pow(2).sum()), hint="E[u_i^4] = 3")
-    rejects(capsys, checks.check_gaussian_variance, lambda C: C.pow(2).sum(), hint="factor 2")
+    rejects(capsys, checks.check_gaussian_variance, lambda C: C.pow(2).sum(), hint="half the")
     rejects(capsys, checks.check_gaussian_variance, lambda C: 2 * C.trace() ** 2,
-            hint="not tr(C)^2")
+            hint="only the diagonal")
     rejects(capsys, checks.check_gaussian_variance, lambda C: C.trace() ** 2,
             hint="squared mean")
 
@@ -260,7 +266,7 @@ def test_gaussian_variance_check(capsys):
 
 
 # ------------------------------------------------------------ chapters 4 and 4b
-def test_dae_lam_by_monte_carlo_on_a_linear_reconstruction(capsys):
+def test_dae_noise_inverts_the_monte_carlo_checked_lam(capsys):
     # r(x) = A x + c: the expansion is exact, E MSE(r(x + e), x) - MSE(r(x), x)
     # = sigma^2 ||A||_F^2 / d (pixel mean), so lam = sigma^2 / d on ||J_r||_F^2 = ||A||_F^2.
     d, sigma, g = 20, 0.3, gen()
@@ -271,13 +277,17 @@ def test_dae_lam_by_monte_carlo_on_a_linear_reconstruction(capsys):
     lam = sigma ** 2 / d
     assert abs(excess.item() / (lam * A.pow(2).sum().item()) - 1) < 0.02
     assert lam == cl.dae_lam(sigma, d)
-    accepts(capsys, checks.check_dae_lam, 0.3 ** 2 / 784, says="sigma^2 / d")
-    accepts(capsys, checks.check_dae_lam, 1.15e-4)                           # rounded
-    assert checks.check_dae_lam(lam, noise_std=sigma, d=d, verbose=False)
-    rejects(capsys, checks.check_dae_lam, 0.09, hint="mean over the d pixels")
-    rejects(capsys, checks.check_dae_lam, 0.3 / 784, hint="square the noise")
-    rejects(capsys, checks.check_dae_lam, 0.09 * 784, hint="do not multiply")
-    rejects(capsys, checks.check_dae_lam, 0.09 / 1568, hint="no factor 1/2")
+    for lam_cae in (0.1, 0.003):                        # the noise that gives lam_cae
+        noise = math.sqrt(lam_cae * 784)
+        assert abs(cl.dae_lam(noise, 784) / lam_cae - 1) < 1e-12
+    accepts(capsys, checks.check_dae_noise, math.sqrt(78.4), says="8.85")
+    accepts(capsys, checks.check_dae_noise, 8.85)                             # rounded
+    assert checks.check_dae_noise(math.sqrt(0.003 * 784), lam=0.003, verbose=False)
+    rejects(capsys, checks.check_dae_noise, 78.4, hint="variance")
+    rejects(capsys, checks.check_dae_noise, math.sqrt(0.1 / 784), hint="more noise, not less")
+    rejects(capsys, checks.check_dae_noise, math.sqrt(0.1), hint="pixel-mean")
+    rejects(capsys, checks.check_dae_noise, math.sqrt(0.2 * 784), hint="no factor 2")
+    rejects(capsys, checks.check_dae_noise, math.sqrt(0.05 * 784), hint="no factor 1/2")
 
 
 def test_ideal_error_by_quadrature(capsys):
@@ -294,8 +304,8 @@ def test_ideal_error_by_quadrature(capsys):
     accepts(capsys, checks.check_ideal_error, 0.33, says="0.329")         # two digits pass
     rejects(capsys, checks.check_ideal_error, 0.34, hint="")
     rejects(capsys, checks.check_ideal_error, 0.0025 / 0.003725, hint="share the perfect DAE keeps")
-    rejects(capsys, checks.check_ideal_error, 0.035 ** 2 / 0.05 ** 2, hint="denominator")
-    rejects(capsys, checks.check_ideal_error, 0.035 / 0.085, hint="not standard deviations")
+    rejects(capsys, checks.check_ideal_error, 0.035 ** 2 / 0.05 ** 2, hint="ring's own variance")
+    rejects(capsys, checks.check_ideal_error, 0.035 / 0.085, hint="standard deviations")
 
 
 # ------------------------------------------------------------ chapter 5, exercise 1
@@ -337,17 +347,17 @@ def test_knn_overlap_check(capsys):
     def with_self(a, b, k=10):
         ia, ib = (torch.cdist(z, z).topk(k, largest=False).indices for z in (a, b))
         return sum(len(set(p.tolist()) & set(r.tolist())) for p, r in zip(ia, ib)) / (k * len(a))
-    rejects(capsys, checks.check_knn_overlap, with_self, hint="leave each point out")
+    rejects(capsys, checks.check_knn_overlap, with_self, hint="among its own nearest")
     rejects(capsys, checks.check_knn_overlap, lambda a, b, k=10: k * knn_overlap(a, b, k),
-            hint="k * n")
+            hint="k times too large")
 
     def cosine(a, b, k=10):
         n = torch.nn.functional.normalize
         return knn_overlap(n(a, dim=1), n(b, dim=1), k)
-    rejects(capsys, checks.check_knn_overlap, cosine, hint="not cosine")
+    rejects(capsys, checks.check_knn_overlap, cosine, hint="cosine similarity")
     assert not checks.check_knn_overlap(lambda a, b, k=10: 0.5)
     out = capsys.readouterr().out                        # no typical error: the general hint
-    assert "divide the total by k * n" in out and "cosine" not in out and "leave" not in out
+    assert "by hand" in out and "cosine" not in out and "own nearest" not in out
 
 
 # ------------------------------------------------------------ chapters 3 and 5: which class
@@ -386,34 +396,81 @@ def test_highest_rank_class_check(capsys):
 
 
 # ------------------------------------------------------------ chapter 6: which lam
-def test_budget_choice_follows_the_chapter(capsys):
-    ok = [k for k in _BUDGET if _BUDGET[k][0] <= 1.1 * 0.01]           # chapter 6's rule
-    best = min(ok, key=lambda k: _BUDGET[k][1])
+class _Shift(torch.nn.Module):
+    """A stand-in sweep model: x_hat = x + shift (its MSE is shift^2), returned as (x_hat,)."""
+    def __init__(self, shift):
+        super().__init__()
+        self.shift = shift
+
+    def forward(self, x):
+        return (x + self.shift,)
+
+
+_SHIFTS = {0.0: 0.1, 0.01: 0.102, 0.1: 0.1044, 1.0: 0.16}   # MSE 0.01, .0104, .0109, .0256
+_RHO = {("lam", k): v[1] for k, v in _BUDGET.items()}
+
+
+def _sweep(extra=0.0):
+    """models[r][key], three runs (run r's shift a little larger), on 20 validation 'digits'."""
+    return {r: {("lam", k): _Shift(s + extra * r) for k, s in _SHIFTS.items()} for r in range(3)}
+
+
+def _val_mse(models, x):
+    with torch.no_grad():
+        return {k: sum(float((m[k](x)[0] - x).pow(2).mean()) for m in models.values()) / 3
+                for k in _RHO}
+
+
+def test_budget_choice_recomputes_the_validation_mse(capsys):
+    x_val, x_test = torch.rand(20, 4, generator=gen(1)), torch.rand(20, 4, generator=gen(2))
+    models = _sweep(1e-3)
+    val = _val_mse(models, x_val)
+    ok = [k for k in val if val[k] <= 2 * val[("lam", 0.0)]]           # chapter 6's rule
+    best = min(ok, key=_RHO.get)[1]
     assert best == 0.1
-    accepts(capsys, checks.check_budget_choice, best, _BUDGET, 0.01, says="lam = 0.1")
-    keyed = {("lam", k): v for k, v in _BUDGET.items()}               # the sweep's own keys
-    assert checks.check_budget_choice(("lam", 0.1), keyed, 0.01, verbose=False)
-    rejects(capsys, checks.check_budget_choice, 1.0, _BUDGET, 0.01, hint="breaks the budget")
-    rejects(capsys, checks.check_budget_choice, 0.0, _BUDGET, 0.01, hint="best reconstruction")
-    rejects(capsys, checks.check_budget_choice, 0.01, _BUDGET, 0.01, hint="lower median")
-    assert checks.check_budget_choice(1.0, _BUDGET, 0.01, slack=1.5, verbose=False)
-    assert not checks.check_budget_choice(0.3, _BUDGET, 0.01)
+    accepts(capsys, checks.check_budget_choice, best, val, _RHO, models, x_val, says="0.1")
+    plain = {k[1]: v for k, v in val.items()}                         # keys as plain lams
+    assert checks.check_budget_choice(("lam", 0.1), plain, _RHO, models, x_val, verbose=False)
+    shifted = {r: {k: _Shift(s.shift + 0.2) for k, s in m.items()} for r, m in models.items()}
+    test_mse = _val_mse(shifted, x_test)          # the wrong method: other digits' MSE
+    assert min([k for k in test_mse if test_mse[k] <= 2 * test_mse[("lam", 0.0)]],
+               key=_RHO.get)[1] != best           # ... which gives another answer here
+    rejects(capsys, checks.check_budget_choice, best, test_mse, _RHO, models, x_val,
+            hint="validation digits")
+    rejects(capsys, checks.check_budget_choice, 1.0, val, _RHO, models, x_val, 0.5,
+            hint="breaks the budget")
+    rejects(capsys, checks.check_budget_choice, 0.0, val, _RHO, models, x_val,
+            hint="best reconstruction")
+    rejects(capsys, checks.check_budget_choice, 0.01, val, _RHO, models, x_val,
+            hint="less sensitive")
+    for stub in ({}, None, ...):                  # the scaffold's stubs never raise
+        assert checks.check_budget_choice(None, stub, _RHO, models, x_val) is False
+        assert capsys.readouterr().out.startswith("Not yet: your answer here")
+    assert checks.check_budget_choice(None, val, _RHO, models, x_val) is False
+    assert capsys.readouterr().out.startswith("Not yet: your answer here")
+    assert not checks.check_budget_choice(0.3, val, _RHO, models, x_val)
     assert "not one of the candidates" in capsys.readouterr().out
 
 
 def test_closest_match_is_by_ratio(capsys):
     # by ratio lam = 0.1 (0.19 / 0.1 = 1.9) beats lam = 1 (0.1 / 0.045 = 2.2), which is the
     # closer one by absolute difference (0.055 against 0.09)
-    out = accepts(capsys, checks.check_closest_match, 0.1, 0.1, _MATCH, says="lam = 0.1")
-    assert "by ratio" in out
-    rejects(capsys, checks.check_closest_match, 1.0, 0.1, _MATCH, hint="|log(s / target)|, not")
-    rejects(capsys, checks.check_closest_match, 0.01, 0.1, _MATCH, hint="by ratio")
-    rejects(capsys, checks.check_closest_match, 0.0, 0.1, _MATCH, hint="lam > 0")
-    out = accepts(capsys, checks.check_closest_match, 0.01, 0.5, _MATCH)
-    assert "absolute difference" not in out               # both rules agree here
+    out = accepts(capsys, checks.check_closest_match, 0.1, _FACTORS, 0.1, _MATCH,
+                  says="lam = 0.1")
+    diffs = {k: abs(v - 0.1) for k, v in _MATCH.items() if k}         # the wrong method
+    assert min(diffs, key=diffs.get) != 0.1                           # gives another lam
+    rejects(capsys, checks.check_closest_match, 1.0, diffs, 0.1, _MATCH, hint="by ratio")
+    one_way = {k: v / 0.1 for k, v in _MATCH.items() if k}
+    rejects(capsys, checks.check_closest_match, 0.1, one_way, 0.1, _MATCH, hint="one way")
+    rejects(capsys, checks.check_closest_match, 1.0, _FACTORS, 0.1, _MATCH, hint="smallest")
+    assert not checks.check_closest_match(0.0, _FACTORS, 0.1, _MATCH)
+    assert "not one of the candidates" in capsys.readouterr().out
+    for stub in ({}, None):
+        assert checks.check_closest_match(None, stub, 0.1, _MATCH) is False
+        assert capsys.readouterr().out.startswith("Not yet: your answer here")
 
 
 def test_the_checks_are_reachable_from_cl_checks():
     for name in CHECKS:
         fn = getattr(cl.checks, name)
-        assert callable(fn) and "verbose" in fn.__code__.co_varnames and fn.__doc__
+        assert callable(fn) and "verbose" in inspect.signature(fn).parameters and fn.__doc__

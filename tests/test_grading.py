@@ -64,13 +64,13 @@ def test_question_names_follow_the_exercise_numbers():
 
 
 def test_graded_is_silent_when_correct_and_carries_the_hint_when_not():
-    assert cl.checks.graded(cl.checks.check_dae_lam, 0.3 ** 2 / 784, noise_std=0.3,
+    assert cl.checks.graded(cl.checks.check_dae_noise, (0.1 * 784) ** 0.5, lam=0.1,
                             d=784) is None
     with pytest.raises(AssertionError, match="Not yet") as err:
-        cl.checks.graded(cl.checks.check_dae_lam, 0.3 / 784, noise_std=0.3, d=784)
-    assert "0.3 ** 2" not in str(err.value)             # a hint, not the formula
+        cl.checks.graded(cl.checks.check_dae_noise, 0.1 * 784, lam=0.1, d=784)
+    assert "Hint:" in str(err.value) and "sqrt" not in str(err.value)   # not the formula
     with pytest.raises(AssertionError, match="your answer here"):
-        cl.checks.graded(cl.checks.check_dae_lam, None, noise_std=0.3, d=784)
+        cl.checks.graded(cl.checks.check_dae_noise, None, lam=0.1, d=784)
 
 
 def test_triple_quotes_in_a_graded_exercise_are_refused():
@@ -78,7 +78,7 @@ def test_triple_quotes_in_a_graded_exercise_are_refused():
     cell = nbformat.v4.new_code_cell('lam = 1  # """')
     cell.metadata = {"tags": ["solution"],
                      "student": "lam = None   # your answer here\n"
-                                "cl.checks.check_dae_lam(lam)"}
+                                "cl.checks.check_dae_noise(lam)"}
     nb.cells.append(cell)
     with pytest.raises(ValueError, match="triple quotes"):
         grading.master_notebook(nb, "09_t")
@@ -96,10 +96,10 @@ def test_grade_names_missing_inputs(tmp_path, capsys):
 TINY = [
     ("markdown", "# 09 A tiny chapter", None),
     ("code", "import cae_lib as cl", None),
-    ("code", "# Exercise 1: the DAE's lam\nlam = 0.3 ** 2 / 784\n"
-             "assert cl.checks.check_dae_lam(lam, noise_std=0.3, d=784)",
-     "# Exercise 1: which lam matches noise_std = 0.3?\nlam = None   # your answer here\n"
-     "cl.checks.check_dae_lam(lam, noise_std=0.3, d=784)"),
+    ("code", "# Exercise 1: the noise for lam = 0.1\nnoise_std = (0.1 * 784) ** 0.5\n"
+             "assert cl.checks.check_dae_noise(noise_std, lam=0.1, d=784)",
+     "# Exercise 1: which noise_std matches lam = 0.1?\nnoise_std = None   # your answer here\n"
+     "cl.checks.check_dae_noise(noise_std, lam=0.1, d=784)"),
     ("code", "# Exercise 2: the share\nshare = 5 / 784\n"
              "assert cl.checks.check_random_share(share, k=5, d=784)",
      "# Exercise 2: the share of a random direction\nshare = None   # your answer here\n"
@@ -140,7 +140,7 @@ def test_otter_grades_right_wrong_stub_and_crash(tiny_pack, tmp_path):
     key = nbformat.read(grader / "09_tiny-key.ipynb", as_version=4)
     stub = nbformat.read(tiny_pack / "student" / "09_tiny.ipynb", as_version=4)
     assert stub.cells[1].source == student.BANNER
-    assert "0.3 ** 2" not in nbformat.writes(stub)           # no answer in the pack
+    assert "0.1 * 784" not in nbformat.writes(stub)          # no answer in the pack
     subs = tmp_path / "subs"
     _submission(subs / "right" / "09_tiny.ipynb", key)
     _submission(subs / "stub" / "09_tiny.ipynb", stub)

@@ -48,8 +48,14 @@ def test_student_notebook_runs(tmp_path, path):
     assert nb.cells[1].source == student.BANNER
     # Every model comes from the cache (CAE_CACHE_REQUIRED=1 under make test), so no cell
     # trains: 600 s bounds a stuck kernel well above the slowest chapter's whole run.
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for attempt in (1, 2, 3):      # a kernel that died at start (a port taken by a kernel
+        try:                       # started at the same moment) ran nothing: start another
+            NotebookClient(nb, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(tmp_path)}}).execute()
+            break
+        except RuntimeError as err:
+            if "Kernel died before replying to kernel_info" not in str(err) or attempt == 3:
+                raise
     calls = [c for c in nb.cells
              if c.cell_type == "code" and re.search(r"checks\.check_\w+\(", c.source)
              and student.STUB in c.source]
@@ -69,7 +75,7 @@ WRONG = [
     ("04b_score_and_sampling", "q04b_1", "def mixture_score",
      "mixture_score = c1.score   # the first ring's score only"),
     ("07_exercises", "q07_5", "def my_penalty",
-     "my_penalty = cl.source_shortcut_penalty   # the 'efficient' shortcut"),
+     "_right = my_penalty\nmy_penalty = lambda e, x: _right(e, x) * len(x)   # summed"),
 ]
 
 
