@@ -24,7 +24,7 @@ import nbformat
 
 from .student import SOLUTION, HIDDEN, chapters, tags
 
-EXERCISE = re.compile(r"^#+\s*Exercise (\d+)", re.M)
+EXERCISE = re.compile(r"^(?:#+\s*Exercise|```\{admonition\} Solution) (\d+)", re.M)
 CSS = ("body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.45}"
        "pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap}"
        "h2{border-top:1px solid #ccc;padding-top:.8em}@media print{h2{break-before:page}}")
@@ -90,7 +90,9 @@ def solutions(nb) -> dict[int, list[str]]:
             if printed:
                 out.setdefault(current, []).append(f"```text\n{printed}\n```")
         elif not cell.source.lstrip().startswith("### Solutions") and current:
-            out.setdefault(current, []).append(cell.source.strip())
+            text = re.sub(r"^```\{admonition\}[^\n]*\n(:class:[^\n]*\n)?|\n```\s*$", "",
+                          cell.source.strip())            # a folded box: its text only
+            out.setdefault(current, []).append(text.strip())
     out.pop(0, None)
     return out
 
