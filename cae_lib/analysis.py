@@ -219,21 +219,23 @@ def binomial_se(accuracy: float, n: int) -> float:
 
 
 class _CodesTimesW(torch.autograd.Function):
-    """z @ W for a fixed (N, k) code matrix z and a (k, c) weight W, with the weight's gradient
-    computed as (g^T z)^T. Autograd would compute z^T g, which with a tall z and few classes
-    takes CPU BLAS's slow transposed path: about 9x longer in float64 at N = 20,000, k = 1000,
-    c = 10 (1015 ms against 112 ms on one thread, measured here); the two are the same sum."""
+    """z @ W for a fixed (N, k) float32 code matrix z and a float64 (k, c) weight W, returned in
+    float64, with the weight's gradient computed as (g^T z)^T. Both products are written so that
+    CPU BLAS takes its fast path for a tall z and few classes (autograd's z^T g took about 9x
+    longer in float64), and both read z in float32: they are memory-bound, and at N = 20,000,
+    k = 1000, c = 10 a step's two products took 31 ms against 90 ms in float64 on one thread
+    (measured here). The optimiser, the weights and the loss stay in float64."""
 
     @staticmethod
-    def forward(ctx, z, W):                      # z: (N, k), W: (k, c)
+    def forward(ctx, z, W):                      # z: (N, k) float32, W: (k, c) float64
         assert not z.requires_grad, "the codes are fixed: no gradient flows to z"
         ctx.save_for_backward(z)
-        return z @ W                             # (N, c)
+        return (W.T.float() @ z.T).T.double()    # (N, c)
 
     @staticmethod
     def backward(ctx, g):                        # g: (N, c)
         (z,) = ctx.saved_tensors
-        return None, (g.T @ z).T                 # (k, c)
+        return None, (g.T.float() @ z).T.double()     # (k, c)
 
 
 def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test, y_test=None,
@@ -242,14 +244,17 @@ def linear_probe(z_train: torch.Tensor, y_train: torch.Tensor, z_test, y_test=No
 
     Features are standardised with the training split's mean and std (so a code that varies
     on a tiny scale is not handicapped), then fitted full-batch with L-BFGS: a convex problem,
-    so the result depends on the codes, not on optimiser luck.
+    so the result depends on the codes, not on optimiser luck. The standardised training codes
+    enter the fit's two products in float32 (see _CodesTimesW; everything else is float64): on
+    five of the book's models the accuracies moved by at most 0.0005 (5 of 10,000 digits)
+    against an all-float64 fit, a tenth of a probe's standard error.
     linear_probe(z_tr, y_tr, z_te, y_te) -> float; or, to score one fit on several splits,
     linear_probe(z_tr, y_tr, {"val": (z_va, y_va), "test": (z_te, y_te)}) -> {name: float}.
     `correct`, a dict, is filled with each split's per-sample correctness, (N,) bool."""
     evals = z_test if isinstance(z_test, dict) else {None: (z_test, y_test)}
     z_train = z_train.detach().double().cpu()
     mu, sd = z_train.mean(0), z_train.std(0).clamp_min(1e-12)
-    z_train, y_train = (z_train - mu) / sd, y_train.cpu().long()
+    z_train, y_train = ((z_train - mu) / sd).float(), y_train.cpu().long()   # (N, k) float32
     n_classes = int(max([y_train.max()] + [y.max() for _, y in evals.values()])) + 1
     W = torch.zeros(z_train.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)

@@ -116,7 +116,7 @@ def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
                   acc["test"], pred["test"])
 
 
-SCORES_VERSION = 3   # bump when `score` changes what it measures
+SCORES_VERSION = 4   # bump when `score` changes what it measures (4: float32 probe products)
 
 
 PROBE_SPLITS = (20_000, 10_000, 10_000)   # probe_data()'s train, validation, test sizes

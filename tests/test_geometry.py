@@ -138,3 +138,21 @@ def test_linear_probe_separable_and_random():
     assert cl.linear_probe(z[:400], y[:400], z[400:], y[400:]) > 0.95   # tiny scale, still found
     noise = torch.randn(600, 5, generator=g)
     assert cl.linear_probe(noise[:400], y[:400], noise[400:], y[400:]) < 0.5
+
+
+def test_the_probe_products_are_float32_within_its_rounding():
+    """linear_probe's two products read the codes in float32 (analysis._CodesTimesW): both
+    agree with float64 to float32 rounding of sums of k terms."""
+    from cae_lib.analysis import _CodesTimesW
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(500, 300, generator=g, dtype=torch.float64)
+    W = torch.randn(300, 10, generator=g, dtype=torch.float64, requires_grad=True)
+    out = _CodesTimesW.apply(z.float(), W)
+    assert out.dtype == torch.float64
+    bound = 300 * torch.finfo(torch.float32).eps                # k terms, relative to sum |.|
+    scale = (z.abs() @ W.detach().abs())
+    assert ((out - z @ W).abs() <= bound * scale + 1e-12).all()
+    gout = torch.randn(500, 10, generator=g, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(out, W, gout)
+    assert ((grad - z.T @ gout).abs() <= 500 * torch.finfo(torch.float32).eps
+            * (z.abs().T @ gout.abs())).all()
