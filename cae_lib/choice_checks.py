@@ -143,9 +143,9 @@ def check_budget_choice(lam, val_mse, rho_val: dict, models: dict, x_val, slack:
     if off:
         k = off[0]
         return _say(False, verbose, f"your MSE for lam = {k[1]:g} is {got[k]:.5g}; the sweep's "
-                    f"models give {ref[k]:.5g} on x_val.", "your MSEs are not those of the "
-                    "validation digits x_val averaged over the runs: the choice may use the "
-                    "validation digits only")
+                    f"models give {ref[k]:.5g} on x_val.", "each value must be the pixel-mean "
+                    "MSE on this x_val (its digits only, not the test digits or all validation "
+                    "digits), averaged over every run of the sweep")
     cands = {k[1]: (ref[k], rho_val[k]) for k in keys}
     reference_mse = cands[min(cands)]                                # lam = 0, the AE
     got = _lam_choice(lam, cands, verbose)

@@ -147,7 +147,11 @@ def _gradient_forms(W, b, x) -> dict:
             "your gradient is B times too large: the penalty is a batch mean, so is its "
             "gradient": exact * B,
             "the derivative of a unit's slope with respect to its pre-activation is wrong: "
-            "apply the chain rule to the slope itself": norms_only + wrong_slope}
+            "apply the chain rule to the slope itself": norms_only + wrong_slope,
+            "the term from the slopes has the wrong sign: check the sign of the derivative of "
+            "h (1 - h)": norms_only - slopes_only,
+            "the term from the slopes is half what it should be: the penalty holds the "
+            "square of each slope": norms_only + slopes_only / 2}
 
 
 def check_one_layer_gradient(fn, tol: float = 1e-6, verbose: bool = True) -> bool:
@@ -177,8 +181,8 @@ def check_one_layer_gradient(fn, tol: float = 1e-6, verbose: bool = True) -> boo
         return _verdict(True, verbose, "your gradient matches float64 autograd on all 3 shapes "
                         f"(largest relative error {worst:.1e}).")
     return _verdict(False, verbose, f"relative error {worst:.3g} on the worst shape.",
-                    worst_hint or "differentiate eq. (rifai) term by term: both the slopes and "
-                    "the row norms depend on W")
+                    worst_hint or "compare each of your two terms (from the row norms, from "
+                    "the slopes) with autograd's gradient separately, on a small W")
 
 
 def _mixed_cases(seed: int = 0):
@@ -198,6 +202,11 @@ def _mixed_cases(seed: int = 0):
             layers += [lin, acts[name]()]
             n = m
         yield (torch.nn.Sequential(*layers), torch.rand(8, 784, generator=g, dtype=torch.float64))
+
+
+_SLOPE = {torch.nn.Sigmoid: lambda a: torch.sigmoid(a) * torch.sigmoid(-a),
+          torch.nn.Tanh: lambda a: 1 - torch.tanh(a) ** 2,
+          torch.nn.Softplus: torch.sigmoid}                  # each activation's derivative
 
 
 def _chain(encoder, x, slope):
@@ -223,6 +232,12 @@ def check_any_activation_penalty(fn, tol: float = 1e-6, verbose: bool = True) ->
     def sigmoid_slope(act, a, h):
         return h * (1 - h)
 
+    def sigmoid_of_pre(act, a, h):
+        return torch.sigmoid(a) * torch.sigmoid(-a)
+
+    def at_output(act, a, h):             # the right derivative, at the output h, not at a
+        return _SLOPE[type(act)](h)
+
     def last_only(enc, x):
         z, W = enc(x), enc[-2].weight
         return (z * (1 - z)).pow(2).sum(1).mean() * W.pow(2).sum()
@@ -232,6 +247,11 @@ def check_any_activation_penalty(fn, tol: float = 1e-6, verbose: bool = True) ->
         "you used the sigmoid's slope h (1 - h) at every layer; these encoders also have tanh "
         "and softplus layers, each with its own derivative": lambda e, x: _chain(
             e, x, sigmoid_slope),
+        "you used the sigmoid's slope at every layer; these encoders also have tanh and "
+        "softplus layers, each with its own derivative ": lambda e, x: _chain(
+            e, x, sigmoid_of_pre),
+        "you evaluated each layer's derivative at its output; it belongs at the layer's "
+        "pre-activation": lambda e, x: _chain(e, x, at_output),
         "you kept only the last layer (the shortcut of chapter 1); the chain rule has one "
         "factor per layer": last_only,
         "your value is B times too large: you summed over the batch, and the penalty is a "

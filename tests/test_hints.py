@@ -26,6 +26,12 @@ def _tanh(W, b, x, slope=lambda h: (1 - h ** 2) ** 2, batch=torch.mean):
     return batch(slope(torch.tanh(x @ W.T + b)) @ W.pow(2).sum(1))
 
 
+def _flipped(W, b, x):            # the slopes' term with the wrong sign
+    h = torch.sigmoid(x @ W.T + b)
+    a2, rows = (h * (1 - h)) ** 2, W.pow(2).sum(1)
+    return 2 * a2.mean(0)[:, None] * W - 2 * (a2 * (1 - 2 * h) * rows).T @ x / len(x)
+
+
 def _budget_args(which):
     x_val = torch.rand(20, 4, generator=torch.Generator().manual_seed(1))
     models = _sweep(1e-3)
@@ -103,6 +109,12 @@ WRONG = [
     ("7.5", "check_any_activation_penalty", "the sigmoid's slope everywhere",
      (lambda e, x: model_checks._chain(e, x, lambda act, a, h: h * (1 - h)),),
      ["1 - tanh", "1 - h^2", "sigmoid(a)"]),
+    ("7.4", "check_one_layer_gradient", "sign of the slope's derivative flipped",
+     (_flipped,),
+     ["1 - 2h", "(1 - 2", "x^T"]),
+    ("7.5", "check_any_activation_penalty", "derivatives taken at the outputs",
+     (lambda e, x: model_checks._chain(e, x, lambda act, a, h: model_checks._SLOPE[
+         type(act)](h)),), ["1 - tanh", "1 - h^2", "sigmoid(a)"]),
     ("7.5", "check_any_activation_penalty", "sum over the batch",
      (lambda e, x: exact_penalty(e, x) * len(x),), ["1 - tanh", "1 - h^2", "sigmoid(a)"]),
 ]
