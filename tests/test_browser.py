@@ -278,13 +278,23 @@ def check_setup_cell_and_links(v, served, page):
     assert colab == [f"https://colab.research.google.com/github/{repo}/blob/"
                      f"{branch}/{page}.ipynb"]
     assert url in links                              # repository button
-    source = [h for h in links
-              if h.endswith(".ipynb") and not h.startswith("https://")]
+    source = [h for h in links if h.endswith(".ipynb")
+              and "_sources/" in h and not h.startswith("https://")]
     assert len(source) == 1, source                # the download button
+    original = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+    stem = page.rsplit("/", 1)[-1]
+    student = [h for h in links if "/student/" in h]
+    assert student == [f"../student/{stem}.ipynb"], student  # the pack's
+    got = v.page.request.get(served + page + ".html/../" + student[0])
+    assert got.ok, student[0]
+    pupil = nbformat.reads(got.text(), as_version=4)  # same chapter, no
+    tags = {t for c in pupil.cells for t in c.metadata.get("tags", [])}
+    assert pupil.cells[0].source.splitlines()[0] == \
+        original.cells[0].source.splitlines()[0]
+    assert not tags & {"solution", "remove-cell"}, tags  # answers, asserts
     got = v.page.request.get(served + page + ".html/../" + source[0])
     assert got.ok, source[0]
     downloaded = nbformat.reads(got.text(), as_version=4)
-    original = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
     assert [c.source for c in downloaded.cells] == \
         [c.source for c in original.cells]
 
