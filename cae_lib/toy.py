@@ -15,7 +15,9 @@ denoising autoencoder's r(x) - x estimates, times sigma^2, for small corruption 
 2-32-16 sigmoid encoder (an over-complete code: 16 units for 2 inputs), a ReLU decoder of its
 own with a linear output (the data have both signs), trained with `training.train` on a fixed
 sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the small step lets
-a DAE fit its small displacement r(x) - x). Training runs on one CPU thread, so a toy model
+a DAE fit its small displacement r(x) - x). gamma > 0 adds the CAE+H term of Rifai et al.
+(2011b), `higher_order.cae_h_penalty` with one corruption of std gamma_noise_std per sample
+(both key the cache only when gamma > 0). Training runs on one CPU thread, so a toy model
 is the same whatever the machine's thread count, and takes seconds. A read-only cache
 (`cache.readonly_reason`) is handled as for MNIST models: loaded, never written, a miss trained
 in memory with one warning.
@@ -110,7 +112,7 @@ class Circle:
         check_number("n_grid", n_grid, integer=True, positive=True)
         r = x.double().norm(dim=1, keepdim=True)                           # (n, 1)
         R, s = self.radius, self.noise_std
-        top = float(r.max()) + R + 12 * s + 10 * sigma
+        top = float(r.detach().max()) + R + 12 * s + 10 * sigma
         rho = torch.linspace(1e-6, top, n_grid, dtype=torch.float64)[None]  # (1, m)
         arg = r * rho / sigma ** 2                                         # (n, m)
         # log of p_rho(rho) * exp(-(rho - r)^2 / 2 sigma^2) * I0(r rho / sigma^2) * e^{-arg}
@@ -165,11 +167,14 @@ class ToyConfig:
     lr: float = 1e-2
     seed: int = 0                   # the replicate; with book_seed, seeds sample, weights, order
     book_seed: int = field(default_factory=book_seed)   # CAE_SEED when the config is made
+    gamma: float = 0.0              # > 0: CAE+H, + gamma * cae_h_penalty (Rifai et al. 2011b)
+    gamma_noise_std: float = 0.1    # its corruption std (read only when gamma > 0)
 
     def __post_init__(self):
         Circle(self.radius, self.data_noise_std)                # validates both
-        for name in ("lam", "noise_std"):
+        for name in ("lam", "noise_std", "gamma"):
             check_number(name, getattr(self, name))
+        check_number("gamma_noise_std", self.gamma_noise_std, positive=True)
         for name in ("n_train", "latent_dim", "epochs", "batch_size"):
             check_number(name, getattr(self, name), integer=True, positive=True)
         check_number("decay_epochs", self.decay_epochs, integer=True)
@@ -183,12 +188,21 @@ class ToyConfig:
         """The seed of the sample, the weights and training: `seeds.training_seed`."""
         return training_seed(self.book_seed, self.seed)
 
+    def identity(self) -> dict:
+        """The fields that identify the model: all, but gamma and gamma_noise_std are left
+        out while gamma = 0 (fields added later: older toys keep their keys and files)."""
+        fields_ = asdict(self)
+        if not self.gamma:
+            del fields_["gamma"], fields_["gamma_noise_std"]
+        return fields_
+
     def key(self) -> str:
-        blob = json.dumps({"version": TOY_VERSION, **asdict(self)}, sort_keys=True)
+        blob = json.dumps({"version": TOY_VERSION, **self.identity()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def filename(self) -> str:
-        return (f"toy-circle-lam{self.lam:g}-noise{self.noise_std:g}"
+        extra = f"-h{self.gamma:g}" if self.gamma else ""
+        return (f"toy-circle-lam{self.lam:g}-noise{self.noise_std:g}{extra}"
                 f"-s{self.book_seed}.{self.seed}-{self.key()}.pt")
 
     def circle(self) -> Circle:
@@ -207,13 +221,13 @@ def _build(config: ToyConfig) -> ContractiveAutoencoder:
 
 
 def _toy_payload(config: ToyConfig, model, history: History) -> dict:
-    return {"config": json.dumps(asdict(config)), "version": TOY_VERSION,
+    return {"config": json.dumps(config.identity()), "version": TOY_VERSION,
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             "history": asdict(history)}
 
 
 def _toy_load(config: ToyConfig, payload: dict) -> tuple[ContractiveAutoencoder, History]:
-    if payload.get("config") != json.dumps(asdict(config)):
+    if payload.get("config") != json.dumps(config.identity()):
         raise ValueError("it was written for another configuration")
     model = _build(config)
     model.load_state_dict(payload["state_dict"])
@@ -251,6 +265,7 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
                                           (config.decay_epochs, config.lr / 10)]):
             if epochs:
                 part = train(model, x, lam=config.lam, noise_std=config.noise_std,
+                             gamma=config.gamma, gamma_noise_std=config.gamma_noise_std,
                              epochs=epochs, batch_size=config.batch_size, lr=lr,
                              seed=config.torch_seed + i, device="cpu", progress=progress)
                 for name in ("recon", "penalty", "total", "seconds"):

@@ -185,6 +185,28 @@ def test_toy_trained_caches_reloads_and_is_reproducible(tmp_path):
         toy_trained(cl.TrainConfig())
 
 
+def test_toy_config_gamma_keys_only_when_set(tmp_path):
+    """CAE+H on the circle (gamma > 0) keys the cache; at gamma = 0 every toy keeps the key
+    it had before the field existed (this one's file is in every filled cache)."""
+    old = ToyConfig(lam=0.1, seed=0, book_seed=0)
+    assert old.filename() == "toy-circle-lam0.1-noise0-s0.0-c1e0421cc9b92f5f.pt"
+    assert ToyConfig(lam=0.1, seed=0, book_seed=0, gamma_noise_std=0.3).key() == old.key()
+    h = ToyConfig(lam=0.1, seed=0, book_seed=0, gamma=0.5)
+    assert h.key() != old.key() and "-h0.5-" in h.filename()
+    assert h.key() != ToyConfig(lam=0.1, seed=0, book_seed=0, gamma=0.5,
+                                gamma_noise_std=0.3).key()
+    for bad in (dict(gamma=-1.0), dict(gamma_noise_std=0.0)):
+        with pytest.raises(ValueError, match="gamma"):
+            ToyConfig(**bad)
+    small = dict(lam=0.1, epochs=2, decay_epochs=0, n_train=200)
+    plain, _ = toy_trained(ToyConfig(**small), cache_dir=tmp_path)
+    cae_h, hist = toy_trained(ToyConfig(gamma=1.0, **small), cache_dir=tmp_path)
+    assert all(math.isfinite(v) for v in hist.total)
+    assert len(list(tmp_path.glob("toy-circle-*.pt"))) == 2
+    W0, W1 = (next(iter(m.state_dict().values())) for m in (plain, cae_h))
+    assert not torch.equal(W0, W1)               # the CAE+H term changed training
+
+
 def test_linear_output_model():
     m = cl.ContractiveAutoencoder(2, (8,), 4, output="linear")
     x = torch.tensor([[-3.0, 5.0]])
