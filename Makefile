@@ -160,7 +160,7 @@ browser: $(STAMP)
 	$(PYTEST) -rs tests/test_browser.py
 
 # Train every model the book uses into the model cache (CAE_CACHE_DIR, else .cache/models)
-# that is not there yet, then print a table; a second run trains nothing. See cae_lib/catalog.py.
+# that is not there yet, then print a table; a second run trains nothing. See cae_lib/catalog.py (what) and schedule.py (how).
 cache: $(STAMP)
 	$(BIN)/python -m cae_lib.catalog
 

@@ -13,22 +13,8 @@ that no chapter waits for anything.
     python -m cae_lib.catalog --jobs 1   # one model after another
     CAE_SEED=1 python -m cae_lib.catalog # the models of realisation 1 (see seeds.py)
 
-On a CPU, the models are trained in rounds (`fill`). First the deep CAEs, whose closed-form
-penalty is large matrix products: as many at a time as there are workers, each on one thread,
-then the odd one out (if any) alone with every thread. On the two-core AVX2 development machine
-a deep CAE took 101 s alone on one thread, 103 to 108 s as two at once on one thread each, and
-61 s alone with both threads; the three of the book took 169 s this way against 208 s one
-after another with both threads (the files are bit for bit the same). Then every other model in
-one single-threaded worker process per core, the most expensive first (small layers, 2-D toys:
-per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
-the probe scores, in the same workers. Never two rounds at once: a second process beside a
-multi-threaded training slows it several-fold, and deep CAEs beside the other models slowed
-them (tried once: every model in one round took 646 s, against 208 + 430 s in two rounds).
-On a GPU (`--jobs` default: one worker per core but one), the MNIST models train on the GPU in this process while the 2-D toys, which always train on one CPU thread,
-train in worker processes on the otherwise idle cores; then the probe scores, here. The table
-ends with each round's wall time.
-Either way a toy comes out bit for bit the same (toys always train on one thread); an MNIST model's
-weights may differ from a run on another thread count in the last bits only.
+How `make cache` schedules the training (rounds, worker processes, threads, the GPU) is
+`schedule.fill`, re-exported here.
 
 The cache folder is `cache.default_cache_dir()` (env CAE_CACHE_DIR). A teacher runs `make cache`
 once, copies the folder to a shared drive, and students set CAE_CACHE_DIR to it (read-only mode,
@@ -37,20 +23,15 @@ see cache.py); `--list` there shows whether the copy is complete.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Union
 
-import torch
-
-from .cache import TrainConfig, default_cache_dir, readonly_reason, trained
-from .data import load_mnist
-from .device import default_device
+from .cache import TrainConfig, default_cache_dir, trained
 from .evaluation import probe_data, scored, scores_path
+from .schedule import cost, default_jobs, fill, on_cpu_only, uses_every_thread  # noqa: F401
 from .seeds import book_seed, replicates
 from .toy import ToyConfig, toy_trained
 from .widgets import sweep_replicates
@@ -171,152 +152,6 @@ def train_entry(entry: Entry, cache_dir: Path) -> None:
         toy_trained(entry.config, cache_dir=cache_dir)
     else:
         trained(entry.config, cache_dir=cache_dir, progress=False)
-
-
-def _stamp(path: Path):
-    """What identifies a file's content on disk, or None when it is missing."""
-    if not path.exists():
-        return None
-    st = path.stat()
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
-def default_jobs() -> int:
-    """Worker processes for the single-threaded rounds: one per torch thread on a CPU; on a
-    GPU, one per CPU core but one (the 2-D toys train on the CPU beside the GPU's work)."""
-    if default_device().type != "cpu":
-        return max(1, (os.cpu_count() or 2) - 1)
-    return max(1, torch.get_num_threads())
-
-
-def on_cpu_only(entry: Entry) -> bool:
-    """True for a 2-D toy: it always trains on one CPU thread, whatever the device."""
-    return not entry.scores and isinstance(entry.config, ToyConfig)
-
-
-def uses_every_thread(entry: Entry) -> bool:
-    """True for a deep CAE: its step is large matrix products that scale with the threads."""
-    cfg = entry.config
-    return (not entry.scores and isinstance(cfg, TrainConfig) and cfg.lam > 0
-            and len(cfg.hidden_dims) > 0)
-
-
-def cost(entry: Entry) -> float:
-    """A rough relative cost of an entry (multiply-adds per training run), to start the longest
-    ones first in the worker rounds, so that no worker is left with a long model at the end."""
-    cfg = entry.config
-    if isinstance(cfg, ToyConfig):
-        return 1.0
-    dims = [784, *cfg.hidden_dims, cfg.latent_dim]
-    macs = sum(a * b for a, b in zip(dims, dims[1:]))                 # encoder (= decoder)
-    if entry.scores:                                                  # the probe: codes x 10
-        return 1e3 * cfg.latent_dim
-    n = cfg.n_train or 60_000
-    return macs * n * cfg.epochs * (3 if cfg.lam > 0 and cfg.hidden_dims else 1)
-
-
-def _one_thread() -> None:
-    torch.set_num_threads(1)
-
-
-def _timed(args) -> tuple[int, float]:
-    """In a worker: (index, seconds) after training one entry."""
-    i, entry, cache_dir = args
-    t0 = time.perf_counter()
-    train_entry(entry, cache_dir)
-    return i, time.perf_counter() - t0
-
-
-def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None = None,
-         rounds: dict | None = None, device=None) -> list[tuple[Entry, float | None]]:
-    """Train every entry whose file is not in the cache (or is unusable: the loader retrains it).
-    Returns [(entry, seconds spent training, or None when it was cached)], in catalog order.
-    jobs > 1: the rounds of the module docstring; jobs = 1: one entry after another, here.
-    `rounds`, if given, is filled with {round name: wall seconds}. `device`: where the MNIST
-    models train (default `default_device()`); on a GPU with jobs > 1 the toys train in CPU
-    worker processes while the GPU trains the MNIST models here."""
-    from tqdm.auto import tqdm
-
-    entries = catalog() if entries is None else tuple(entries)
-    cache_dir = Path(cache_dir or default_cache_dir())
-    jobs = default_jobs() if jobs is None else jobs
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive int; got {jobs!r}.")
-    reason = readonly_reason(cache_dir)
-    if reason:
-        raise PermissionError(f"cannot fill the model cache {cache_dir}: it is read-only "
-                              f"({reason}). Unset CAE_CACHE_READONLY, or point CAE_CACHE_DIR "
-                              f"at a writable folder.")
-    seconds: dict[int, float | None] = {}
-    bar = tqdm(total=len(entries), desc="models", unit="model", disable=not progress,
-               file=sys.stderr)
-
-    def here(indices):                    # in this process, with every thread
-        for i in indices:
-            bar.set_postfix_str(entries[i].name, refresh=False)
-            path = cache_dir / entries[i].filename
-            before = _stamp(path)
-            t0 = time.perf_counter()
-            train_entry(entries[i], cache_dir)
-            took = time.perf_counter() - t0
-            seconds[i] = None if before is not None and _stamp(path) == before else took
-            bar.update(1)
-
-    def workers(indices, beside=None):    # in single-threaded worker processes
-        if len(indices) < 2 and beside is None:
-            return here(indices)
-        for name in dict.fromkeys(entries[i].config.dataset for i in indices   # unpack the
-                                  if isinstance(entries[i].config, TrainConfig)):  # files once,
-            load_mnist(n_train=1, n_test=1, dataset=name)                        # not racing
-        before = {i: _stamp(cache_dir / entries[i].filename) for i in indices}
-        with get_context("spawn").Pool(max(1, min(jobs, len(indices))),
-                                       initializer=_one_thread) as pool:
-            done = pool.imap_unordered(_timed, [(i, entries[i], cache_dir) for i in indices])
-            if beside is not None:        # the GPU's work, here, while the workers run
-                beside()
-            for i, took in done:
-                unchanged = before[i] is not None and _stamp(cache_dir / entries[i].filename) \
-                    == before[i]
-                seconds[i] = None if unchanged else took
-                bar.set_postfix_str(entries[i].name, refresh=False)
-                bar.update(1)
-
-    rounds = {} if rounds is None else rounds
-
-    def timed(name, fn, *args, **kw):
-        t0 = time.perf_counter()
-        fn(*args, **kw)
-        rounds[name] = rounds.get(name, 0.0) + time.perf_counter() - t0
-
-    everything = range(len(entries))
-    gpu = torch.device(device).type != "cpu" if device is not None \
-        else default_device().type != "cpu"
-    if jobs == 1:
-        timed("one after another", here, everything)
-    else:
-        missing = [i for i in everything if _stamp(cache_dir / entries[i].filename) is None]
-        timed("check cached", here, [i for i in everything if i not in missing])
-        if gpu:                           # MNIST on the GPU here, toys on the CPU beside it
-            mnist = [i for i in missing if not on_cpu_only(entries[i])
-                     and not entries[i].scores]
-            timed("MNIST on the GPU, toys in CPU workers", workers,
-                  [i for i in missing if on_cpu_only(entries[i])],
-                  beside=lambda: here(mnist))
-        else:
-            deep = [i for i in missing if uses_every_thread(entries[i])]
-            pairs = len(deep) - len(deep) % jobs        # jobs at a time, one thread each,
-            timed("deep CAEs, one worker per core", workers, deep[:pairs])
-            timed("deep CAEs, every thread", here, deep[pairs:])     # the odd one out
-            timed("other models, one worker per core", workers,
-                  sorted([i for i in missing if not uses_every_thread(entries[i])
-                          and not entries[i].scores], key=lambda i: -cost(entries[i])))
-        scores = sorted([i for i in missing if entries[i].scores], key=lambda i: -cost(entries[i]))
-        if gpu:
-            timed("probe scores", here, scores)
-        else:                             # float64 probes on one thread each (a minute apiece
-            timed("probe scores, one worker per core", workers, scores)   # on two cores)
-    bar.close()
-    return [(entries[i], seconds[i]) for i in everything]
 
 
 def table(rows, column: str = "seconds") -> str:
