@@ -85,6 +85,17 @@ def test_alt_texts_describe(path):
             "figure shows")
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_cell_has_alt_text(path):
+    """A cell that shows a matplotlib figure carries its alt text in the cell metadata, so
+    the built-book check (which finds a missing one only after a full build) never has to."""
+    for i, cell in enumerate(_read(path).cells):
+        if cell.cell_type == "code" and "plt.show()" in cell.source:
+            alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt")
+            assert alt, (f"{path.name}, cell {i}: a figure without alt text; add "
+                         '{"mystnb": {"image": {"alt": "what it shows"}}} to its metadata')
+
+
 def test_a_new_url_makes_the_check_fail(tmp_path):
     config = tmp_path / "_config.yml"
     config.write_text("repository:\n  url: https://example.org/a/fork\n"
