@@ -13,6 +13,7 @@ from .denoising import (dae_lam, kink_distance, noisy_excess_loss, reconstructio
 from .device import default_device
 from .evaluation import (ProbeData, Scores, contraction_measures, difference, probe_data,
                          raw_pixel_scores, score, scored, select, verdict)
+from .finetune import FineTuneConfig, FineTuned, fine_tuned
 from .higher_order import cae_h_penalty
 from .geometry import (effective_rank, energy_fraction, jacobian_svd, linear_cka, local_pca,
                        principal_angles, singular_values)
@@ -40,6 +41,7 @@ __all__ = [
     "scored", "raw_pixel_scores", "contraction_measures", "sample_chain",
     "book_seed", "mean_se", "replicates", "REPLICATES", "kink_distance",
     "cae_h_penalty", "tangents", "tangent_prop_penalty",
+    "FineTuneConfig", "FineTuned", "fine_tuned",
 ]
 from . import bench, checks, seeds, toy, toy_widgets, widgets  # noqa: E402  (timing, self-checks,
 #                                                        the 2-D toys, the explorers)

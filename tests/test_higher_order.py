@@ -136,6 +136,32 @@ def test_tangent_prop_penalty_matches_the_full_jacobian_and_trains():
         cl.tangent_prop_penalty(clf, x * float("nan"), t)
 
 
+class _Swish(nn.Module):                     # no closed form: the jvp fallback
+    def forward(self, a):
+        return a * torch.sigmoid(a)
+
+
+@pytest.mark.parametrize("act", [nn.Sigmoid, nn.Tanh, nn.ReLU, _Swish])
+def test_directional_derivatives_match_autograd_for_every_layer_kind(act):
+    """The closed form (Linear/Sigmoid/Tanh/ReLU, nested Sequentials) and the jvp fallback
+    (any other module) both equal the float64 Jacobian times the tangents."""
+    from cae_lib.tangents import _layers, directional_derivatives
+    torch.manual_seed(1)
+    clf = nn.Sequential(nn.Sequential(nn.Linear(6, 5), act(), nn.Linear(5, 4), act()),
+                        nn.Linear(4, 3)).double()
+    assert (_layers(clf) is None) == (act is _Swish)
+    x = torch.randn(5, 6, dtype=torch.float64)
+    t = torch.randn(5, 3, 6, dtype=torch.float64)                   # (B, k, d)
+    got = directional_derivatives(clf, x, t)                        # (B, k, C)
+    ref = torch.einsum("bcd,bkd->bkc", vmap(jacrev(clf))(x), t)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-14)
+    weights = [clf[0][0].weight, clf[0][2].weight]          # (biases move only the slopes)
+    g = torch.autograd.grad(got.pow(2).sum(), weights)
+    g_ref = torch.autograd.grad(ref.pow(2).sum(), weights)
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+
+
 def test_the_new_options_leave_every_earlier_cache_key_as_it_was():
     """gamma, gamma_noise_std and weight_decay at their defaults keep the keys (and files) of
     the models cached before they existed; set, each keys the cache."""
