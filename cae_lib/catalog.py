@@ -5,8 +5,9 @@ or a library helper of the book trains (MNIST `cache.TrainConfig`s and 2-D `toy.
 and a command that fills the model cache with them. It adds no model of its own: a cold build of
 the whole book writes exactly these files (tests/test_catalog.py checks the chapters' literal
 configurations against this list). It also lists the linear-probe scores that chapters 3 and 6
-compute (`evaluation.scored`, cached next to each model): `make cache` computes them too, so
-that no chapter waits for anything.
+compute (`evaluation.scored`, cached next to each model) and chapter 5b's fine-tunings
+(`finetune.fine_tuned`, `replication.all_finetunes`): `make cache` computes them too, after the
+models, so that no chapter waits for anything.
 
     python -m cae_lib.catalog            # train what is missing, then print a table
     python -m cae_lib.catalog --list     # the table of names, files and what is cached; no training
@@ -31,22 +32,27 @@ from typing import Union
 
 from .cache import TrainConfig, default_cache_dir, trained
 from .evaluation import probe_data, scored, scores_path
+from .finetune import FineTuneConfig, fine_tuned
 from .schedule import cost, default_jobs, fill, on_cpu_only, uses_every_thread  # noqa: F401
+from .replication import all_finetunes, table1_candidates
 from .seeds import book_seed, replicates
 from .toy import ToyConfig, toy_trained
 from .widgets import sweep_replicates
 
-Config = Union[TrainConfig, ToyConfig]
+Config = Union[TrainConfig, ToyConfig, FineTuneConfig]
 
 
 @dataclass(frozen=True)
 class Entry:
     name: str                       # readable, unique
     config: Config
-    scores: bool = False            # True: the probe scores of the model, not the model
+    scores: bool = False            # True: computed from trained models (probe scores of the
+                                    # model, or a fine-tuning), in the last round
 
     @property
     def filename(self) -> str:
+        if isinstance(self.config, FineTuneConfig):
+            return self.config.filename()
         return scores_path(self.config).name if self.scores else self.config.filename()
 
 
@@ -88,6 +94,11 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
             what = (f"paper tied DAE, noise_std {value:g}" if kind == "noise" and value
                     else f"paper tied, lam {cfg.lam:g}")  # of replicate 0: chapter 3's above)
             out.append((what + (f", seed {r}" if r else ""), cfg))
+    for r in replicates():                          # chapter 5b: Table 1's AE+wd and CAE+H
+        for key, cfg in table1_candidates(r).items():
+            if key[0] in ("AE+wd", "CAE+H"):
+                out.append((f"5b: paper tied {key[0]} {key[1]:g}" + (f", seed {r}" if r else ""),
+                            cfg))
     out += [(f"4b chains: paper tied, lam 0.001, seed {r}",             # 4b: replicates
              replace(paper_config(0.001), seed=r)) for r in replicates() if r]
     for lam in (0.0, 0.001):                                          # exercise 7.6: three
@@ -132,6 +143,8 @@ def catalog() -> tuple[Entry, ...]:
         entries.setdefault(cfg, Entry(name, cfg))
     for name, cfg in _scored():
         entries.setdefault(("scores", cfg), Entry(f"scores: {name}", cfg, scores=True))
+    for name, ft in all_finetunes():                                 # chapter 5b
+        entries.setdefault(ft, Entry(name, ft, scores=True))
     names = [e.name for e in entries.values()]
     if len(set(names)) != len(names):
         raise ValueError(f"two different models share a name in the catalog: {names}")
@@ -144,7 +157,9 @@ _PROBE = {}                         # the probe splits, loaded once per process
 def train_entry(entry: Entry, cache_dir: Path) -> None:
     """Train (or load) one model, or compute its scores, into `cache_dir`, with no progress bar
     of its own."""
-    if entry.scores:
+    if isinstance(entry.config, FineTuneConfig):
+        fine_tuned(entry.config, cache_dir=cache_dir)
+    elif entry.scores:
         if "data" not in _PROBE:
             _PROBE["data"] = probe_data()
         scored(entry.config, _PROBE["data"], cache_dir=cache_dir, progress=False)

@@ -4,7 +4,7 @@ returns True or False; a stub or a crash in the student's code is reported, neve
 
 Each check here is a thin wrapper, so that `cl.checks.check_x?` and `??` in Jupyter show what it
 checks, not its reference answer or its hints. Those live in `exercise_checks` (chapters 1, 1b,
-2), `model_checks` (4, 4b, 5, 7) and `choice_checks` (choices made from measured data: 3, 5, 6,
+2), `model_checks` (4, 4b, 5, 7), `beyond_checks` (5b) and `choice_checks` (choices made from measured data: 3, 5, 6,
 7), with the shared conventions in `check_base`. `graded` is the autograder's entry point
 (`grading.py`, otter-grader).
 """
@@ -14,6 +14,7 @@ import contextlib
 import inspect
 import io
 
+from . import beyond_checks as _beyond
 from . import choice_checks as _choice
 from . import exercise_checks as _ex
 from . import model_checks as _model
@@ -50,6 +51,11 @@ _WHAT = {   # name -> (module, what the check compares: the question, never its 
     "check_random_share": (_model, "Chapter 5, exercise 1: your expected share of a random unit "
                            "vector's squared length in the span of the top k right-singular "
                            "vectors."),
+    "check_cae_h_limit": (_beyond, "Chapter 5b, exercise 1: your function fn(W, b, x), the "
+                          "batch mean of the summed squared Hessians of the units of "
+                          "h = sigmoid(x W^T + b), against float64 autograd on three shapes."),
+    "check_real_difference": (_beyond, "Chapter 5b, exercise 2: your (mean, s.e., real?) of "
+                              "the run-by-run differences a - b, given the two lists of runs."),
     "check_highest_rank_class": (_choice, "Chapter 5, exercise 2: your class, from the "
                                  "effective ranks (n,) and the labels y (n,)."),
     "check_budget_choice": (_choice, "Chapter 6, exercise 1: your lam and your val_mse "

@@ -78,6 +78,8 @@ def cost(entry) -> float:
     cfg = entry.config
     if isinstance(cfg, ToyConfig):
         return 1.0
+    if not isinstance(cfg, TrainConfig):                              # a fine-tuning (5b)
+        return 4e5 * (1 + cfg.n_tangents / 2)
     dims = [784, *cfg.hidden_dims, cfg.latent_dim]
     macs = sum(a * b for a, b in zip(dims, dims[1:]))                 # encoder (= decoder)
     if entry.scores:                                                  # the probe: codes x 10

@@ -14,6 +14,7 @@ import cae_lib.catalog as catalog
 import cae_lib.toy as toy
 from cae_lib import TrainConfig
 from cae_lib.catalog import Entry
+from cae_lib.finetune import FineTuneConfig
 from cae_lib.toy import ToyConfig
 from cae_lib.widgets import sweep_configs
 
@@ -28,7 +29,13 @@ def test_names_and_files_are_unique_and_derived_from_the_configs():
     names = [e.name for e in entries]
     files = [e.filename for e in entries]
     assert len(set(names)) == len(names) == len(set(files)) == len(files)
+    models = {e.config for e in entries if not e.scores}
     for e in entries:
+        if isinstance(e.config, FineTuneConfig):          # chapter 5b: after its models
+            assert e.scores and e.filename == e.config.filename(), e
+            assert e.config.encoder in models or not e.config.pretrained, e
+            assert e.config.source in models or not e.config.n_tangents, e
+            continue
         assert isinstance(e.config, (TrainConfig, ToyConfig)), e
         model_file = e.config.filename()
         if e.scores:                                      # the probe scores next to the model

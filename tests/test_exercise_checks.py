@@ -69,7 +69,8 @@ CHECKS = {
     "check_highest_rank_class": ((_V, _Y), False),
     "check_budget_choice": None, "check_closest_match": ((_FACTORS, 0.1, _MATCH), False),
     "check_one_layer_gradient": ((), True), "check_any_activation_penalty": ((), True),
-    "check_mixture_score": ((), True),
+    "check_mixture_score": ((), True), "check_cae_h_limit": ((), True),
+    "check_real_difference": (([1.0, 2.0, 3.0], [1.5, 2.0, 2.0]), False),
 }
 
 

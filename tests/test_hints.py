@@ -41,6 +41,15 @@ def _budget_args(which):
     return val, _RHO, models, x_val
 
 
+def _curv(W, b, x, power):       # batch mean of sum_i (h (1-h)(1-2h))^2 ||W_i||^(2 power)
+    h = torch.sigmoid(x @ W.T + b)
+    return ((h * (1 - h) * (1 - 2 * h)) ** 2 @ W.pow(2).sum(1).pow(power)).mean()
+
+
+_A, _B = [9.85, 9.91, 9.71], [9.88, 9.92, 9.74]     # runs of two models, paired by seed
+_D = torch.tensor(_A, **F64) - torch.tensor(_B, **F64)
+_M, _SE = float(_D.mean()), float(_D.std() / 3 ** 0.5)
+_UNPAIRED = float(((torch.tensor(_A, **F64).var() + torch.tensor(_B, **F64).var()) / 3) ** 0.5)
 c1, c2 = cl.checks.mixture_circles()
 _DIFFS = {k: abs(v - 0.1) for k, v in _MATCH.items() if k}
 # (exercise, check, the wrong answer tried, its arguments, the reference expressions)
@@ -92,6 +101,19 @@ WRONG = [
     ("5.2", "check_highest_rank_class", "the lowest class", (9, 20 - _V, _Y), ["class 0"]),
     ("6.1", "check_budget_choice", "MSE measured on other digits",
      (0.1, *_budget_args("test")), ["lam = 0.1", "0.1 "]),
+    ("5b.1", "check_cae_h_limit", "the first derivative, not the second",
+     (lambda W, b, x: ((torch.sigmoid(x @ W.T + b) * torch.sigmoid(-(x @ W.T + b))).pow(2)
+      @ W.pow(2).sum(1).pow(2)).mean(),), ["(1 - 2", "1 - 2h", "^4", "pow(4)"]),
+    ("5b.1", "check_cae_h_limit", "||W_i||^2, as in the first-order penalty",
+     (lambda W, b, x: _curv(W, b, x, 1),), ["(1 - 2", "1 - 2h", "^4", "pow(4)"]),
+    ("5b.1", "check_cae_h_limit", "sum over the batch",
+     (lambda W, b, x: _curv(W, b, x, 2) * len(x),), ["(1 - 2", "1 - 2h", "^4", "pow(4)"]),
+    ("5b.2", "check_real_difference", "unpaired s.e.",
+     ((_M, _UNPAIRED, False), _A, _B), ["sqrt(n)", "/ sqrt", "n - 1", "std("]),
+    ("5b.2", "check_real_difference", "the std, not the s.e.",
+     ((_M, _SE * 3 ** 0.5, False), _A, _B), ["sqrt(n)", "/ sqrt", "n - 1", "std("]),
+    ("5b.2", "check_real_difference", "the sign flipped",
+     ((-_M, _SE, False), _A, _B), ["sqrt(n)", "/ sqrt", "n - 1"]),
     ("6.1", "check_budget_choice", "the best reconstruction",
      (0.0, *_budget_args("val")), ["lam = 0.1", "0.1 "]),
     ("6.2", "check_closest_match", "absolute differences", (1.0, _DIFFS, 0.1, _MATCH),
