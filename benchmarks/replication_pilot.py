@@ -44,7 +44,8 @@ def families(wd: float, gamma: float, gamma_noise_std: float) -> dict:
     base = paper_config(0.0)
     return {"MLP, untrained": None, "AE": base, "AE+wd": replace(base, weight_decay=wd),
             "DAE": replace(base, noise_std=0.7), "CAE": paper_config(1e-3),
-            "CAE+H": replace(paper_config(1e-3), gamma=gamma, gamma_noise_std=gamma_noise_std)}
+            "CAE+H": replace(paper_config(1e-3), gamma=gamma,
+                             gamma_noise_std=gamma_noise_std)}   # = replication.pilot_cae_h
 
 
 def row(name, errs, paper=None, secs=0.0):
