@@ -35,8 +35,8 @@ def check_cae_h_limit(fn, tol: float = 1e-6, seed: int = 0, verbose: bool = True
         "exact": exact,
         "you used the first derivative h (1 - h) of each unit; the Hessian needs its "
         "second derivative": form(lambda h: (h * (1 - h)) ** 2, 4),
-        "each Hessian entry carries two factors of W_i (one per input index), so the norm of "
-        "the row enters twice as often as in the first-order penalty": form(curv, 2),
+        "your power of the row norm ||W_i|| is off: count the factors of W in one second "
+        "derivative of a unit": form(curv, 2),
         "the second derivative is not squared: the Frobenius norm squares every entry":
             form(lambda h: h * (1 - h) * (1 - 2 * h), 4),
         "your value is B times too large: you summed over the batch, and the penalty is a "
