@@ -31,21 +31,14 @@ from dataclasses import replace
 
 import torch
 
-from cae_lib.cache import TrainConfig
-from cae_lib.catalog import paper_config
 from cae_lib.evaluation import probe_data, scored
-from cae_lib.finetune import FineTuneConfig, fine_tuned
+from cae_lib.finetune import fine_tuned
+from cae_lib.replication import (GAMMA, GAMMA_NOISE_STD, GAMMA_PILOT, N_LABELS, N_TANGENTS,
+                                 PAPER_TABLE1, TANGENT_WEIGHT, WD, WD_PILOT, mtc_finetunes,
+                                 pilot_cae_h, table1_candidates, table1_finetunes)
 from cae_lib.seeds import mean_se
 
-PAPER = {"AE": 1.78, "AE+wd": 1.68, "DAE": 1.18, "CAE": 1.14}   # their Table 1, test error %
-
-
-def families(wd: float, gamma: float, gamma_noise_std: float) -> dict:
-    base = paper_config(0.0)
-    return {"MLP, untrained": None, "AE": base, "AE+wd": replace(base, weight_decay=wd),
-            "DAE": replace(base, noise_std=0.7), "CAE": paper_config(1e-3),
-            "CAE+H": replace(paper_config(1e-3), gamma=gamma,
-                             gamma_noise_std=gamma_noise_std)}   # = replication.pilot_cae_h
+CHOSEN = {"AE": 0.0, "DAE": 0.7, "CAE": 1e-3}   # chapter 6's validation choices (5b: the same)
 
 
 def row(name, errs, paper=None, secs=0.0):
@@ -56,48 +49,53 @@ def row(name, errs, paper=None, secs=0.0):
           flush=True)
 
 
+def table1_runs(r, wd, gamma, gamma_noise_std, n_labels) -> dict:
+    """name -> the fine-tuning of replicate r: chapter 5b's configurations
+    (`replication.table1_finetunes`), with AE+wd's and CAE+H's weights as given."""
+    fts = {k: replace(ft, n_labels=n_labels) for k, ft in table1_finetunes(r).items()}
+    out = {"MLP, untrained": fts["MLP", 0.0]}
+    out.update({fam: fts[fam, value] for fam, value in CHOSEN.items()})
+    out["AE+wd"] = replace(fts["AE+wd", WD], encoder=replace(
+        table1_candidates(r)["AE+wd", WD], weight_decay=wd))
+    out["CAE+H"] = replace(out["CAE"], encoder=replace(
+        pilot_cae_h(r), gamma=gamma, gamma_noise_std=gamma_noise_std))
+    return {k: out[k] for k in ("MLP, untrained", "AE", "AE+wd", "DAE", "CAE", "CAE+H")}
+
+
 def table1(seeds, wd, gamma, s_h, n_labels, test):
     what = "test error %" if test else "validation error %"
     print(f"Table 1 at the book's size: fine-tuned on {n_labels} labels, {what}, mean +- "
           f"seed-level s.e.")
-    for name, cfg in families(wd, gamma, s_h).items():
+    runs = {r: table1_runs(r, wd, gamma, s_h, n_labels) for r in seeds}
+    for name in runs[seeds[0]]:
         errs, t0 = [], time.perf_counter()
         for r in seeds:
-            enc = replace(cfg if cfg is not None else paper_config(0.0), seed=r)
-            ft = FineTuneConfig(enc, pretrained=cfg is not None, n_labels=n_labels, seed=r)
-            res = fine_tuned(ft)
+            res = fine_tuned(runs[r][name])
             errs.append(100 * (res.test_error if test else 1 - res.val_acc))
-        row(name, errs, PAPER.get(name) if test else None, time.perf_counter() - t0)
+        row(name, errs, PAPER_TABLE1.get(name) if test else None, time.perf_counter() - t0)
 
 
 def mtc(seeds, betas, k, n_labels, test):
     print(f"MTC, deep 784-256-128-64 CAE (lam 0.1), {n_labels} labels, k = {k} tangents: "
           f"{'test' if test else 'validation'} error %, mean +- s.e.")
-    cae, ae = replace(TrainConfig(), lam=0.1), TrainConfig()
-    runs = {"MLP, untrained": lambda r: FineTuneConfig(replace(cae, seed=r), pretrained=False,
-                                                       n_labels=n_labels, seed=r),
-            "AE-initialised": lambda r: FineTuneConfig(replace(ae, seed=r), n_labels=n_labels,
-                                                       seed=r),
-            "CAE-initialised": lambda r: FineTuneConfig(replace(cae, seed=r), n_labels=n_labels,
-                                                        seed=r)}
-    for b in betas:
-        runs[f"MTC, weight {b:g}"] = (lambda b: lambda r: FineTuneConfig(
-            replace(cae, seed=r), n_labels=n_labels, seed=r, tangent_weight=b,
-            n_tangents=k))(b)
-    for name, make in runs.items():
-        t0 = time.perf_counter()
-        res = [fine_tuned(make(r)) for r in seeds]
-        row(name, [100 * (x.test_error if test else 1 - x.val_acc) for x in res], None,
-            time.perf_counter() - t0)
+    names = {"MLP": "MLP, untrained", "AE": "AE-initialised", "CAE": "CAE-initialised"}
+    for name in [*names, *[f"MTC, weight {b:g}" for b in betas]]:
+        t0, res = time.perf_counter(), []
+        for r in seeds:                          # chapter 5b's configurations
+            fts = mtc_finetunes(r)
+            ft = fts[name] if name in names else replace(
+                fts["MTC"], tangent_weight=float(name.rsplit(" ", 1)[1]), n_tangents=k)
+            res.append(fine_tuned(replace(ft, n_labels=n_labels)))
+        row(names.get(name, name), [100 * (x.test_error if test else 1 - x.val_acc)
+                                    for x in res], None, time.perf_counter() - t0)
 
 
 def select(seeds, wds, hs):
     data = probe_data()
-    for name, cfg in [*[(f"AE+wd {w:g}", replace(paper_config(0.0), weight_decay=w))
-                        for w in wds],
+    ae, cae_h = table1_candidates(0)["AE", 0.0], pilot_cae_h(0)
+    for name, cfg in [*[(f"AE+wd {w:g}", replace(ae, weight_decay=w)) for w in wds],
                       *[(f"CAE+H gamma {g:g}, noise {s:g}",
-                         replace(paper_config(1e-3), gamma=g, gamma_noise_std=s))
-                        for g, s in hs]]:
+                         replace(cae_h, gamma=g, gamma_noise_std=s)) for g, s in hs]]:
         vals = [scored(replace(cfg, seed=r), data, progress=False).probe_val for r in seeds]
         print(f"{name:<28} validation probe accuracy {sum(vals) / len(vals):.4f} "
               f"({' '.join(f'{v:.4f}' for v in vals)})", flush=True)
@@ -109,17 +107,17 @@ def main(argv=None):
     p.add_argument("--table1", action="store_true")
     p.add_argument("--mtc", action="store_true")
     p.add_argument("--select", action="store_true")
-    p.add_argument("--wd", type=float, default=1e-5)
-    p.add_argument("--gamma", type=float, default=1e-3)
-    p.add_argument("--gamma-noise-std", type=float, default=0.1)
-    p.add_argument("--betas", type=float, nargs="+", default=[0.01, 0.1])
-    p.add_argument("--k", type=int, default=10)
-    p.add_argument("--n-labels", type=int, default=1000)
+    p.add_argument("--wd", type=float, default=WD)
+    p.add_argument("--gamma", type=float, default=GAMMA)
+    p.add_argument("--gamma-noise-std", type=float, default=GAMMA_NOISE_STD)
+    p.add_argument("--betas", type=float, nargs="+", default=[0.01, TANGENT_WEIGHT])
+    p.add_argument("--k", type=int, default=N_TANGENTS)
+    p.add_argument("--n-labels", type=int, default=N_LABELS)
     p.add_argument("--test", action="store_true", help="print test errors (after choosing)")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     if a.select:
-        select(a.seeds, [1e-5, 1e-4, 1e-3], [(1e-3, 0.1), (1e-2, 0.1)])
+        select(a.seeds, WD_PILOT, [(g, GAMMA_NOISE_STD) for g in GAMMA_PILOT])
     if a.table1:
         table1(a.seeds, a.wd, a.gamma, a.gamma_noise_std, a.n_labels, a.test)
     if a.mtc:

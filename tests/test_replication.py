@@ -42,3 +42,20 @@ def test_the_mtc_compares_like_with_like():
     assert not m["MLP"].pretrained and m["AE"].encoder.lam == 0
     names = [name for name, _ in rep.all_finetunes()]
     assert len(names) == len(set(names)) == 3 * (len(rep.table1_finetunes()) + 4)
+
+
+def test_the_pilot_script_runs_chapter_5bs_configurations():
+    """benchmarks/replication_pilot.py builds its runs from this module, so what it prints is
+    what chapter 5b computes (its CAE+H being the one extra, by hand)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "replication_pilot.py"
+    spec = importlib.util.spec_from_file_location("replication_pilot", path)
+    pilot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pilot)
+    for r in (0, 1, 2):
+        runs = pilot.table1_runs(r, rep.WD, rep.GAMMA, rep.GAMMA_NOISE_STD, rep.N_LABELS)
+        book = set(rep.table1_finetunes(r).values())
+        assert {k for k, ft in runs.items() if ft not in book} == {"CAE+H"}
+        assert runs["CAE+H"].encoder == rep.pilot_cae_h(r)
+        assert runs["DAE"].encoder.noise_std == 0.7 and runs["CAE"].encoder.lam == 1e-3
