@@ -94,7 +94,9 @@ class TrainConfig:
 
     def filename(self) -> str:
         kind = "-tied" if self.tied else ""
-        return (f"{self.dataset}{kind}-lam{self.lam:g}-noise{self.noise_std:g}"
+        extra = (f"-wd{self.weight_decay:g}" if self.weight_decay else "") + \
+                (f"-h{self.gamma:g}" if self.gamma else "")      # AE+wd, CAE+H: readable
+        return (f"{self.dataset}{kind}-lam{self.lam:g}-noise{self.noise_std:g}{extra}"
                 f"-s{self.book_seed}.{self.seed}-{self.key()}.pt")
 
 

@@ -40,6 +40,13 @@ def test_key_covers_the_whole_config():
         TrainConfig().lam = 1.0                                     # frozen
 
 
+def test_filename_names_weight_decay_and_gamma_only_when_set():
+    plain = TrainConfig().filename()
+    assert "-wd" not in plain and "-h" not in plain
+    wd, h = TrainConfig(weight_decay=1e-5).filename(), TrainConfig(gamma=1e-3).filename()
+    assert "-wd1e-05-" in wd and "-h0.001-" in h and wd != h != plain
+
+
 @pytest.mark.parametrize("content", [b"not a torch file", b""])
 def test_corrupt_file_is_reported_and_retrained(tmp_path, content):
     path = tmp_path / TINY.filename()
