@@ -38,6 +38,7 @@ from .cache import atomic_save, default_cache_dir, readonly_reason, recall, reme
 from .cache import require_cached, warn_readonly_miss
 from .model import ContractiveAutoencoder, check_batch, check_number
 from .seeds import book_seed, training_seed
+from .stacked import sigmoid_inside, train_layerwise
 from .training import History, train
 
 TOY_VERSION = 1
@@ -170,6 +171,8 @@ class ToyConfig:
     book_seed: int = field(default_factory=book_seed)   # CAE_SEED when the config is made
     gamma: float = 0.0              # > 0: CAE+H, + gamma * cae_h_penalty (Rifai et al. 2011b)
     gamma_noise_std: float = 0.1    # its corruption std (read only when gamma > 0)
+    stacked: bool = False           # True: trained layer by layer, each layer's penalty on its
+                                    # own Jacobian (`stacked.train_layerwise`), same budget each
 
     def __post_init__(self):
         Circle(self.radius, self.data_noise_std)                # validates both
@@ -182,6 +185,12 @@ class ToyConfig:
         if not isinstance(self.hidden_dims, tuple):
             raise ValueError(f"hidden_dims must be a tuple of ints; got {self.hidden_dims!r}.")
         check_number("lr", self.lr, positive=True)
+        if not isinstance(self.stacked, bool):
+            raise ValueError(f"stacked must be True or False; got {self.stacked!r}.")
+        if self.stacked and (self.tied or not self.hidden_dims or self.noise_std or self.gamma):
+            raise ValueError("stacked=True trains an untied CAE with hidden layers layer by "
+                             "layer; it needs tied=False, hidden_dims, and no noise_std or "
+                             "gamma.")
         training_seed(self.book_seed, self.seed)        # both whole numbers >= 0
 
     @property
@@ -191,10 +200,13 @@ class ToyConfig:
 
     def identity(self) -> dict:
         """The fields that identify the model: all, but gamma and gamma_noise_std are left
-        out while gamma = 0 (fields added later: older toys keep their keys and files)."""
+        out while gamma = 0, and stacked while False (fields added later: older toys keep
+        their keys and files)."""
         fields_ = asdict(self)
         if not self.gamma:
             del fields_["gamma"], fields_["gamma_noise_std"]
+        if not self.stacked:
+            del fields_["stacked"]
         return fields_
 
     def key(self) -> str:
@@ -202,7 +214,7 @@ class ToyConfig:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def filename(self) -> str:
-        extra = f"-h{self.gamma:g}" if self.gamma else ""
+        extra = (f"-h{self.gamma:g}" if self.gamma else "") + ("-stacked" if self.stacked else "")
         return (f"toy-circle-lam{self.lam:g}-noise{self.noise_std:g}{extra}"
                 f"-s{self.book_seed}.{self.seed}-{self.key()}.pt")
 
@@ -217,8 +229,9 @@ class ToyConfig:
 
 def _build(config: ToyConfig) -> ContractiveAutoencoder:
     torch.manual_seed(config.torch_seed)
-    return ContractiveAutoencoder(2, config.hidden_dims, config.latent_dim, tied=config.tied,
-                                  output="linear")
+    model = ContractiveAutoencoder(2, config.hidden_dims, config.latent_dim, tied=config.tied,
+                                   output="linear")
+    return sigmoid_inside(model) if config.stacked else model
 
 
 def _toy_payload(config: ToyConfig, model, history: History) -> dict:
@@ -262,8 +275,11 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
     try:
         model = _build(config)
         history = History()
-        for i, (epochs, lr) in enumerate([(config.epochs, config.lr),
-                                          (config.decay_epochs, config.lr / 10)]):
+        phases = [(config.epochs, config.lr), (config.decay_epochs, config.lr / 10)]
+        if config.stacked:
+            history = train_layerwise(model, x, lam=config.lam, schedule=tuple(phases),
+                                      batch_size=config.batch_size, seed=config.torch_seed)
+        for i, (epochs, lr) in enumerate([] if config.stacked else phases):
             if epochs:
                 part = train(model, x, lam=config.lam, noise_std=config.noise_std,
                              gamma=config.gamma, gamma_noise_std=config.gamma_noise_std,
@@ -282,4 +298,5 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
 
 
 from .toy_measures import (agreement, band, normal_tangent_ratio,  # noqa: E402,F401
-                           reconstruction_jacobian, tangent_angle, wasserstein_1d)
+                           ring_gains, reconstruction_jacobian, tangent_angle,
+                           wasserstein_1d)

@@ -1,7 +1,7 @@
 """Measures of 2-D autoencoders on the circle (chapters 1b and 4b), re-exported by `toy`.
 
 Scope: the normal/tangent ratio of a Jacobian, the angle of its top singular direction to the
-true tangent, the reconstruction's Jacobian, the agreement of two vector fields, points in a
+true tangent, the reconstruction's Jacobian and its gains on and off the ring, the agreement of two vector fields, points in a
 band around the circle, and the exact 1-D Wasserstein distance. Every measure of a Jacobian here
 is scale-free or says its units. The data and the models are `toy.py`; the measures are here so
 that each module keeps one concern.
@@ -42,6 +42,24 @@ def reconstruction_jacobian(model, x: torch.Tensor) -> torch.Tensor:
     check_batch(x, model.input_dim)
     r = lambda xb: model(xb[None])[0][0]                               # noqa: E731
     return torch.func.vmap(torch.func.jacrev(r))(x).detach()
+
+
+def ring_gains(model, radius: float, n_angles: int = 180
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n^T J_r n, t^T J_r t), each (n_angles,), at the points radius * (cos a, sin a), a
+    evenly spaced, with n = x / ||x|| the normal and t the tangent there: how much of a small
+    step across (along) the ring the reconstruction x_hat = g(f(x)) passes on in the same
+    direction. 1: the step passes unchanged; 0: it is flattened. J_r = d x_hat / d x maps the
+    plane to itself, so no reparametrisation of the code can change it (chapter 1b). Chapter
+    5b reads them on and off the ring (CAE+H, Rifai, Mesnil et al. 2011; stacked CAEs)."""
+    check_number("radius", radius, positive=True)
+    check_number("n_angles", n_angles, integer=True, positive=True)
+    dtype = next(model.parameters()).dtype
+    a = 2 * math.pi * torch.arange(n_angles, dtype=dtype) / n_angles   # (n,)
+    n = torch.stack([torch.cos(a), torch.sin(a)], 1)                     # (n, 2) unit normals
+    t = torch.stack([-n[:, 1], n[:, 0]], 1)                              # (n, 2) unit tangents
+    jr = reconstruction_jacobian(model, radius * n)                      # (n, 2, 2)
+    return (torch.einsum("bi,bij,bj->b", n, jr, n), torch.einsum("bi,bij,bj->b", t, jr, t))
 
 
 def agreement(v: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

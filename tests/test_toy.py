@@ -243,3 +243,55 @@ def test_wasserstein_1d_against_sorted_samples():
     for bad in (torch.zeros(0), torch.tensor([0.0, float("nan")])):
         with pytest.raises(ValueError, match="non-empty samples of finite"):
             wasserstein_1d(bad, u)
+
+
+def test_ring_gains_against_float64_autograd_and_scale_free():
+    from cae_lib.toy import ring_gains
+    torch.manual_seed(3)
+    model = cl.ContractiveAutoencoder(2, (32,), 16, tied=False, output="linear").double()
+    t = 2 * math.pi * torch.arange(12, dtype=torch.float64) / 12
+    for radius in (0.7, 1.0, 1.3):
+        g_n, g_t = ring_gains(model, radius, n_angles=12)                # (12,) each
+        for i in (0, 5, 11):
+            n = torch.stack([torch.cos(t[i]), torch.sin(t[i])])           # (2,)
+            tan = torch.stack([-n[1], n[0]])
+            J = torch.autograd.functional.jacobian(
+                lambda v: model(v[None])[0][0], radius * n)               # (2, 2)
+            assert torch.allclose(g_n[i], n @ J @ n, rtol=1e-10, atol=1e-12)
+            assert torch.allclose(g_t[i], tan @ J @ tan, rtol=1e-10, atol=1e-12)
+    # a reparametrised code, z -> 5 z with the decoder undoing it, changes nothing
+    rescaled = _Rescaled(model, 5.0)
+    for a, b in zip(ring_gains(rescaled, 1.1, 8), ring_gains(model, 1.1, 8)):
+        assert torch.allclose(a, b, rtol=1e-10)
+
+
+class _Scale(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+
+    def forward(self, z):
+        return self.c * z
+
+
+class _Rescaled(torch.nn.Module):
+    """The same autoencoder with its code multiplied by c and the decoder undoing it."""
+
+    def __init__(self, model, c):
+        super().__init__()
+        self.input_dim = model.input_dim
+        self.encoder = torch.nn.Sequential(model.encoder, _Scale(c))
+        self.decoder = torch.nn.Sequential(_Scale(1 / c), model.decoder)
+
+    def forward(self, x):
+        z = self.encoder(x)
+        return self.decoder(z), z
+
+
+def test_ring_gains_reject_bad_input():
+    from cae_lib.toy import ring_gains
+    model = cl.ContractiveAutoencoder(2, (8,), 4, tied=False, output="linear")
+    with pytest.raises(ValueError, match="radius"):
+        ring_gains(model, -1.0)
+    with pytest.raises(ValueError, match="n_angles"):
+        ring_gains(model, 1.0, n_angles=0)
