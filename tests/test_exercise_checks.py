@@ -71,6 +71,7 @@ CHECKS = {
     "check_one_layer_gradient": ((), True), "check_any_activation_penalty": ((), True),
     "check_mixture_score": ((), True), "check_cae_h_limit": ((), True),
     "check_real_difference": (([1.0, 2.0, 3.0], [1.5, 2.0, 2.0]), False),
+    "check_relative_error": ((), True),
 }
 
 
