@@ -108,8 +108,11 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
     return out
 
 
+CAE_H_TOYS = ((0.3, 1.0), (1.0, 3.0), (0.3, 10.0))   # chapter 5b: (lam, gamma), sigma_h 0.2
+
+
 def _toy() -> list[tuple[str, ToyConfig]]:
-    """Chapters 1b and 4b: 2-D autoencoders on the circle, replicates 0, 1, 2 of each
+    """Chapters 1b, 4b and 5b: 2-D autoencoders on the circle, replicates 0, 1, 2 of each
     configuration (every toy claim rests on all three)."""
     kinds = [(f"toy lam {lam:g}", dict(lam=lam))                        # 1b, 4b
              for lam in (0.0, 0.03, 0.1, 0.3, 1.0)]
@@ -117,6 +120,11 @@ def _toy() -> list[tuple[str, ToyConfig]]:
               for lam in (0.0, 0.3)]                                    # exercise 1b.2
     kinds += [(f"toy DAE sigma {s:g}", dict(noise_std=s))               # 4b, exercise 4b.2
               for s in (0.2, 0.1, 0.05, 0.025, 0.035)]
+    kinds += [(f"toy CAE+H lam {lam:g} gamma {g:g}", dict(lam=lam, gamma=g,  # 5b
+                                                          gamma_noise_std=0.2))
+              for lam, g in CAE_H_TOYS]
+    kinds += [(f"toy stacked lam {lam:g}", dict(lam=lam, stacked=True))    # exercise 5b.3
+              for lam in (0.0, 0.1)]
     return [(name + (f", seed {r}" if r else ""), ToyConfig(seed=r, **kw))
             for name, kw in kinds for r in replicates()]
 

@@ -77,7 +77,7 @@ def cost(entry) -> float:
     ones first in the worker rounds, so that no worker is left with a long model at the end."""
     cfg = entry.config
     if isinstance(cfg, ToyConfig):
-        return 1.0
+        return 2.0 if cfg.gamma or cfg.stacked else 1.0    # CAE+H, or two layers in turn
     if not isinstance(cfg, TrainConfig):                              # a fine-tuning (5b)
         return 4e5 * (1 + cfg.n_tangents / 2)
     dims = [784, *cfg.hidden_dims, cfg.latent_dim]
