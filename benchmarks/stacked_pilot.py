@@ -8,11 +8,12 @@ this run.
 The end-to-end models are the book's deep 784-256-128-64 autoencoders (`TrainConfig()`, the
 AE and the CAE with lam 0.1 on ||J_f||_F^2 of the whole encoder, chapters 3-5), loaded from
 the model cache (CAE_CACHE_DIR, CAE_SEED). The stacked encoder has the same widths, built
-greedily: a one-layer CAE 784-256 on the digits (MSE, untied decoder, lam on ITS OWN
-||J_f1||_F^2, batch mean), then a one-layer CAE 256-128 on the first layer's codes, then
-128-64 on the second's, each with the deep models' budget (20,000 digits, 10 epochs, Adam at
-3e-3, batch 128); the decoder is the three decoders in reverse. Every layer uses the same
-lam (--lams, a grid).
+greedily by `cae_lib.stacked.train_layerwise`: a one-layer CAE 784-256 on the digits (MSE,
+untied decoder, lam on ITS OWN ||J_f1||_F^2, batch mean), then a one-layer CAE 256-128 on the
+first layer's codes, then 128-64 on the second's, each with the deep models' budget (20,000
+digits, 10 epochs, Adam at 3e-3, batch 128); the decoder is the three decoders in reverse,
+with sigmoids inside (`stacked.sigmoid_inside`). Every layer uses the same lam (--lams, a
+grid); chapter 5b's exercise 3 shows on the ring why one lam is not one strength.
 
 Measures, from `evaluation.score` (chapter 3's comparison table), on the full test set:
   * rel_sens: median relative sensitivity of the whole encoder, scale-free (chapter 3);
@@ -28,43 +29,24 @@ import argparse
 import time
 
 import torch
-from torch import nn
 
 import cae_lib as cl
 from cae_lib.evaluation import probe_data, score
 from cae_lib.model import ContractiveAutoencoder
 from cae_lib.seeds import mean_se, training_seed, book_seed
-from cae_lib.training import train
+from cae_lib.stacked import sigmoid_inside, train_layerwise
 
 WIDTHS = (784, 256, 128, 64)
 
 
-class Stacked(nn.Module):
-    """Encoders f3 o f2 o f1 and decoders g1 o g2 o g3 of three one-layer autoencoders."""
-
-    def __init__(self, layers):
-        super().__init__()
-        self.input_dim, self.latent_dim = WIDTHS[0], WIDTHS[-1]
-        self.encoder = nn.Sequential(*[m for ae in layers for m in ae.encoder])
-        self.decoder = nn.Sequential(*[m for ae in reversed(layers) for m in ae.decoder])
-
-    def forward(self, x):
-        z = self.encoder(x)                                   # (B, 64)
-        return self.decoder(z), z                             # (B, 784), (B, 64)
-
-
 def stacked(x, lam, replicate, epochs=10):
-    layers, h = [], x                                         # h: (N, n_l)
-    for i, (n_in, n_out) in enumerate(zip(WIDTHS[:-1], WIDTHS[1:])):
-        seed = training_seed(book_seed(), replicate) * 10 + i
-        torch.manual_seed(seed)
-        ae = ContractiveAutoencoder(n_in, (), n_out, tied=False, output="sigmoid")
-        train(ae, h, lam=lam, epochs=epochs, lr=3e-3, seed=seed, device="cpu",
-              progress=False)
-        with torch.no_grad():
-            h = ae.encoder(h)
-        layers.append(ae)
-    return Stacked(layers).eval()
+    """The deep model's widths, trained layer by layer (cae_lib.stacked), MSE, one lam."""
+    seed = training_seed(book_seed(), replicate)
+    torch.manual_seed(seed)
+    model = sigmoid_inside(ContractiveAutoencoder(WIDTHS[0], WIDTHS[1:-1], WIDTHS[-1],
+                                                  tied=False, output="sigmoid"))
+    train_layerwise(model, x, lam=lam, schedule=((epochs, 3e-3),), seed=seed)
+    return model.eval()
 
 
 def main(argv=None):

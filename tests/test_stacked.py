@@ -86,3 +86,16 @@ def test_check_relative_error_accepts_the_answer_which_scores_the_mean_code_one(
     h = torch.rand(30, 5, dtype=torch.float64)
     assert torch.isclose(relative_error(h.mean(0).expand_as(h), h),
                          torch.tensor(1.0, dtype=torch.float64))
+
+
+def test_the_stacked_pilot_builds_the_deep_stack_with_the_library():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parents[1] / "benchmarks" / "stacked_pilot.py"
+    spec = importlib.util.spec_from_file_location("stacked_pilot", path)
+    pilot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pilot)
+    x = torch.rand(64, 784)
+    m = pilot.stacked(x, 0.1, 0, epochs=1)
+    assert m.encoder(x).shape == (64, 64) and m(x)[0].shape == (64, 784)
+    assert [type(a).__name__ for a in m.decoder[1::2]] == ["Sigmoid"] * 3
