@@ -51,15 +51,17 @@ def ring_gains(model, radius: float, n_angles: int = 180
     step across (along) the ring the reconstruction x_hat = g(f(x)) passes on in the same
     direction. 1: the step passes unchanged; 0: it is flattened. J_r = d x_hat / d x maps the
     plane to itself, so no reparametrisation of the code can change it (chapter 1b). Chapter
-    5b reads them on and off the ring (CAE+H, Rifai, Mesnil et al. 2011; stacked CAEs)."""
+    5b reads them on and off the ring (CAE+H, Rifai, Mesnil et al. 2011; stacked CAEs).
+    The points are made on the model's device; the gains come back on the CPU."""
     check_number("radius", radius, positive=True)
     check_number("n_angles", n_angles, integer=True, positive=True)
-    dtype = next(model.parameters()).dtype
-    a = 2 * math.pi * torch.arange(n_angles, dtype=dtype) / n_angles   # (n,)
+    p0 = next(model.parameters())                  # the points go where the model is
+    a = 2 * math.pi * torch.arange(n_angles, dtype=p0.dtype, device=p0.device) / n_angles
     n = torch.stack([torch.cos(a), torch.sin(a)], 1)                     # (n, 2) unit normals
     t = torch.stack([-n[:, 1], n[:, 0]], 1)                              # (n, 2) unit tangents
     jr = reconstruction_jacobian(model, radius * n)                      # (n, 2, 2)
-    return (torch.einsum("bi,bij,bj->b", n, jr, n), torch.einsum("bi,bij,bj->b", t, jr, t))
+    return (torch.einsum("bi,bij,bj->b", n, jr, n).cpu(),               # on the CPU, as every
+            torch.einsum("bi,bij,bj->b", t, jr, t).cpu())                # measure's result
 
 
 def agreement(v: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

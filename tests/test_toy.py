@@ -295,3 +295,14 @@ def test_ring_gains_reject_bad_input():
         ring_gains(model, -1.0)
     with pytest.raises(ValueError, match="n_angles"):
         ring_gains(model, 1.0, n_angles=0)
+
+
+def test_ring_gains_follow_the_models_device_and_return_on_the_cpu():
+    from conftest import DEVICE
+    from cae_lib.toy import ring_gains
+    torch.manual_seed(4)
+    model = cl.ContractiveAutoencoder(2, (8,), 4, tied=False, output="linear")
+    ref = ring_gains(model, 1.2, 16)                                     # on the CPU
+    got = ring_gains(model.to(DEVICE), 1.2, 16)
+    for a, b in zip(got, ref):
+        assert a.device.type == "cpu" and torch.allclose(a, b, atol=1e-5)
