@@ -5,7 +5,7 @@ sigmoid layer h = sigmoid(x W^T + b), the small-noise limit of the CAE+H penalty
 noise_std^2 (Rifai et al. 2011b; eq. cae-h-limit), against float64 autograd (torch.func) on three
 shapes. `check_real_difference(answer, a, b)`: (mean, seed-level s.e., real?) of the run-by-run
 differences a_r - b_r, by the book's rule (real when |mean| > 2 s.e.). `check_relative_error(fn)`:
-the error of a reconstruction of codes over their mean per-unit variance (stacked CAEs). All follow
+the error of a reconstruction of codes z over their mean per-unit variance (stacked CAEs). All follow
 `check_base`:
 "Correct" or "Not yet" with a hint that names the mistake, never the formula.
 """
@@ -92,26 +92,26 @@ def check_real_difference(answer, a, b, verbose: bool = True) -> bool:
 
 
 def check_relative_error(fn, tol: float = 1e-6, seed: int = 0, verbose: bool = True) -> bool:
-    """Ch. 5b ex. 3: fn(h_hat, h) -> the MSE of h_hat (B, n) against codes h (B, n) over the
-    mean over units of h's variance over the batch (population variance), so that a layer
+    """Ch. 5b ex. 3: fn(z_hat, z) -> the MSE of z_hat (B, k) against codes z (B, k) over the
+    mean over units of z's variance over the batch (population variance), so that a layer
     that outputs the mean code scores exactly 1, on three shapes and scales."""
     g, f64 = torch.Generator().manual_seed(seed), torch.float64
     cases = []
-    for B, n, scale in [(50, 32, 0.1), (7, 3, 1.0), (200, 16, 0.01)]:
-        h = 0.5 + scale * torch.randn(B, n, generator=g, dtype=f64)
-        cases.append((h + 0.3 * scale * torch.randn(B, n, generator=g, dtype=f64), h))
-    var = lambda h, **kw: h.var(0, unbiased=False, **kw)                 # noqa: E731
-    mse = lambda a, h: (a - h).pow(2).mean()                             # noqa: E731
+    for B, k, scale in [(50, 32, 0.1), (7, 3, 1.0), (200, 16, 0.01)]:
+        z = 0.5 + scale * torch.randn(B, k, generator=g, dtype=f64)
+        cases.append((z + 0.3 * scale * torch.randn(B, k, generator=g, dtype=f64), z))
+    var = lambda z: z.var(0, unbiased=False)                             # noqa: E731
+    mse = lambda a, z: (a - z).pow(2).mean()                             # noqa: E731
     return _formula(fn, cases, {
-        "exact": lambda a, h: mse(a, h) / var(h).mean(),
+        "exact": lambda a, z: mse(a, z) / var(z).mean(),
         "you divided by the variance summed over the units; average it instead, so that "
         "outputting the mean code scores 1 whatever the number of units":
-            lambda a, h: mse(a, h) / var(h).sum(),
+            lambda a, z: mse(a, z) / var(z).sum(),
         "you divided by the mean square of the codes: subtract each unit's mean over the "
-        "batch first": lambda a, h: mse(a, h) / h.pow(2).mean(),
+        "batch first": lambda a, z: mse(a, z) / z.pow(2).mean(),
         "you used the sample variance (divided by B - 1); with the population variance the "
-        "mean code scores exactly 1": lambda a, h: mse(a, h) / h.var(0).mean(),
-        "your ratio is upside down": lambda a, h: var(h).mean() / mse(a, h)},
+        "mean code scores exactly 1": lambda a, z: mse(a, z) / z.var(0).mean(),
+        "your ratio is upside down": lambda a, z: var(z).mean() / mse(a, z)},
         "your relative error matches on all 3 cases",
-        "compare your error with what outputting the batch mean of h would cost: that ratio "
+        "compare your error with what outputting the batch mean of z would cost: that ratio "
         "should be 1", verbose, "one number", tol)

@@ -56,9 +56,9 @@ _WHAT = {   # name -> (module, what the check compares: the question, never its 
                           "h = sigmoid(x W^T + b), against float64 autograd on three shapes."),
     "check_real_difference": (_beyond, "Chapter 5b, exercise 2: your (mean, s.e., real?) of "
                               "the run-by-run differences a - b, given the two lists of runs."),
-    "check_relative_error": (_beyond, "Chapter 5b, exercise 3: your function fn(h_hat, h), "
-                             "the MSE of a reconstruction of codes h (B, n) over the mean "
-                             "per-unit variance of h over the batch."),
+    "check_relative_error": (_beyond, "Chapter 5b, exercise 3: your function fn(z_hat, z), "
+                             "the MSE of a reconstruction of codes z (B, k) over the mean "
+                             "per-unit variance of z over the batch."),
     "check_highest_rank_class": (_choice, "Chapter 5, exercise 2: your class, from the "
                                  "effective ranks (n,) and the labels y (n,)."),
     "check_budget_choice": (_choice, "Chapter 6, exercise 1: your lam and your val_mse "

@@ -276,10 +276,11 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
         model = _build(config)
         history = History()
         phases = [(config.epochs, config.lr), (config.decay_epochs, config.lr / 10)]
-        if config.stacked:
+        if config.stacked:                       # each layer in turn, the whole schedule
             history = train_layerwise(model, x, lam=config.lam, schedule=tuple(phases),
                                       batch_size=config.batch_size, seed=config.torch_seed)
-        for i, (epochs, lr) in enumerate([] if config.stacked else phases):
+            phases = []
+        for i, (epochs, lr) in enumerate(phases):
             if epochs:
                 part = train(model, x, lam=config.lam, noise_std=config.noise_std,
                              gamma=config.gamma, gamma_noise_std=config.gamma_noise_std,

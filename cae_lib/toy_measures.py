@@ -1,10 +1,10 @@
-"""Measures of 2-D autoencoders on the circle (chapters 1b and 4b), re-exported by `toy`.
+"""Measures of 2-D autoencoders on the circle (chapters 1b, 4b and 5b), re-exported by `toy`.
 
 Scope: the normal/tangent ratio of a Jacobian, the angle of its top singular direction to the
-true tangent, the reconstruction's Jacobian and its gains on and off the ring, the agreement of two vector fields, points in a
-band around the circle, and the exact 1-D Wasserstein distance. Every measure of a Jacobian here
-is scale-free or says its units. The data and the models are `toy.py`; the measures are here so
-that each module keeps one concern.
+true tangent, the reconstruction's Jacobian and its gains on and off the ring, the agreement of
+two vector fields, points in a band around the circle, and the exact 1-D Wasserstein distance.
+Every measure of a Jacobian here is scale-free or says its units. The data and the models are
+`toy.py`; the measures are here so that each module keeps one concern.
 """
 from __future__ import annotations
 
