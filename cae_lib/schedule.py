@@ -1,21 +1,20 @@
-"""How `make cache` trains the catalog: rounds of worker processes, threads, and the GPU.
+"""How `make cache` trains the catalog: a pool of worker processes, threads, and the GPU.
 
 Scope: `fill(entries, cache_dir, jobs)`, the scheduler behind `python -m cae_lib.catalog`, and
-the helpers that sort the catalog's entries into its rounds (`uses_every_thread`, `on_cpu_only`,
-`cost`). What is trained is `catalog.catalog()`; how one entry is trained is
+the helpers that order the catalog's entries (`on_cpu_only`, `cost`, `needs`). What is trained is `catalog.catalog()`; how one entry is trained is
 `catalog.train_entry` (looked up at call time, so a test may replace either).
 
-On a CPU, the models are trained in rounds (`fill`). First the deep CAEs, whose closed-form
-penalty is large matrix products: as many at a time as there are workers, each on one thread,
-then the odd one out (if any) alone with every thread. On the two-core AVX2 development machine
-a deep CAE took 101 s alone on one thread, 103 to 108 s as two at once on one thread each, and
-61 s alone with both threads; the three of the book took 169 s this way against 208 s one
-after another with both threads (the files are bit for bit the same). Then every other model in
-one single-threaded worker process per core, the most expensive first (small layers, 2-D toys:
-per-step overhead that a second thread cannot hide, so separate processes finish sooner); then
-the probe scores, in the same workers. Never two rounds at once: a second process beside a
-multi-threaded training slows it several-fold, and deep CAEs beside the other models slowed
-them (tried once: every model in one round took 646 s, against 208 + 430 s in two rounds).
+On a CPU, everything missing is computed in one pool of single-threaded worker processes, one
+per core (`fill`): the models the most expensive first, and each probe score or fine-tuning as
+soon as the models it reads (`needs`) are there, behind the models still waiting. Small layers
+and 2-D toys are per-step overhead that a second thread cannot hide, so separate processes
+finish sooner; a deep CAE, whose closed-form penalty is large matrix products, is no exception
+on two cores: on the two-core AVX2 development machine one took 101 s alone on one thread, 103
+to 108 s as two at once on one thread each, and 61 s alone with both threads, so one thread
+each on two cores does more per second. On the AMD machine the earlier schedule (the deep CAEs
+first, two at a time, the odd one out with both threads; then the other models; then the
+scores: three rounds, 139 + 516 + 155 s, with a barrier between them) took 809 s for the
+catalog at CAE_SEED=0; at each barrier one core waits for the other's last entry.
 On a GPU (`--jobs` default: one worker per core but one), the MNIST models train on the GPU in
 this process while the 2-D toys, which always train on one CPU thread, train in worker
 processes on the otherwise idle cores; then the probe scores, here. The table ends with each
@@ -29,6 +28,7 @@ import os
 import sys
 import time
 from multiprocessing import get_context
+from queue import SimpleQueue
 from pathlib import Path
 
 import torch
@@ -65,13 +65,6 @@ def on_cpu_only(entry) -> bool:
     return not entry.scores and isinstance(entry.config, ToyConfig)
 
 
-def uses_every_thread(entry) -> bool:
-    """True for a deep CAE: its step is large matrix products that scale with the threads."""
-    cfg = entry.config
-    return (not entry.scores and isinstance(cfg, TrainConfig) and cfg.lam > 0
-            and len(cfg.hidden_dims) > 0)
-
-
 def cost(entry) -> float:
     """A rough relative cost of an entry (multiply-adds per training run), to start the longest
     ones first in the worker rounds, so that no worker is left with a long model at the end."""
@@ -86,6 +79,18 @@ def cost(entry) -> float:
         return 1e3 * cfg.latent_dim
     n = cfg.n_train or 60_000
     return macs * n * cfg.epochs * (3 if cfg.lam > 0 and cfg.hidden_dims else 1)
+
+
+def needs(entry) -> tuple:
+    """The model configurations an entry reads: a probe score, its model; a fine-tuning, its
+    pretrained encoder and the autoencoder that gives its tangents; a model, nothing."""
+    cfg = entry.config
+    if isinstance(cfg, TrainConfig):
+        return (cfg,) if entry.scores else ()
+    if isinstance(cfg, ToyConfig):
+        return ()
+    return tuple(dict.fromkeys(([cfg.encoder] if cfg.pretrained else [])
+                               + ([cfg.source] if cfg.n_tangents else [])))
 
 
 def _one_thread() -> None:
@@ -135,24 +140,45 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
             seconds[i] = None if before is not None and _stamp(path) == before else took
             bar.update(1)
 
-    def workers(indices, beside=None):    # in single-threaded worker processes
+    def workers(indices, beside=None, after=False):    # in single-threaded worker processes
+        """after=True: the most expensive first, and an entry that reads models of `indices`
+        (a score, a fine-tuning: `needs`) once they are trained; else in the order given."""
         if len(indices) < 2 and beside is None:
             return here(indices)
         for name in dict.fromkeys(entries[i].config.dataset for i in indices   # unpack the
                                   if isinstance(entries[i].config, TrainConfig)):  # files once,
             load_mnist(n_train=1, n_test=1, dataset=name)                        # not racing
         before = {i: _stamp(cache_dir / entries[i].filename) for i in indices}
+        order = sorted(indices, key=lambda i: -cost(entries[i])) if after else list(indices)
+        made = {entries[i].config: i for i in indices if not entries[i].scores}
+        waits = {i: {made[c] for c in needs(entries[i]) if c in made} if after else set()
+                 for i in order}
+        results = SimpleQueue()           # (index, seconds) or a worker's exception
         with get_context("spawn").Pool(max(1, min(jobs, len(indices))),
                                        initializer=_one_thread) as pool:
-            done = pool.imap_unordered(_timed, [(i, entries[i], cache_dir) for i in indices])
+            def submit(i):
+                pool.apply_async(_timed, ((i, entries[i], cache_dir),), callback=results.put,
+                                 error_callback=results.put)
+            for i in order:
+                if not waits[i]:
+                    submit(i)
             if beside is not None:        # the GPU's work, here, while the workers run
                 beside()
-            for i, took in done:
+            for _ in order:
+                got = results.get()
+                if isinstance(got, BaseException):
+                    raise got
+                i, took = got
                 unchanged = before[i] is not None and _stamp(cache_dir / entries[i].filename) \
                     == before[i]
                 seconds[i] = None if unchanged else took
                 bar.set_postfix_str(entries[i].name, refresh=False)
                 bar.update(1)
+                for j in order:           # what waited for this model, now ready
+                    if i in waits[j]:
+                        waits[j].discard(i)
+                        if not waits[j]:
+                            submit(j)
 
     rounds = {} if rounds is None else rounds
 
@@ -175,18 +201,11 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
             timed("MNIST on the GPU, toys in CPU workers", workers,
                   [i for i in missing if on_cpu_only(entries[i])],
                   beside=lambda: here(mnist))
-        else:
-            deep = [i for i in missing if uses_every_thread(entries[i])]
-            pairs = len(deep) - len(deep) % jobs        # jobs at a time, one thread each,
-            timed("deep CAEs, one worker per core", workers, deep[:pairs])
-            timed("deep CAEs, every thread", here, deep[pairs:])     # the odd one out
-            timed("other models, one worker per core", workers,
-                  sorted([i for i in missing if not uses_every_thread(entries[i])
-                          and not entries[i].scores], key=lambda i: -cost(entries[i])))
-        scores = sorted([i for i in missing if entries[i].scores], key=lambda i: -cost(entries[i]))
-        if gpu:
+            scores = sorted([i for i in missing if entries[i].scores],
+                            key=lambda i: -cost(entries[i]))
             timed("probe scores", here, scores)
-        else:                             # float64 probes on one thread each (a minute apiece
-            timed("probe scores, one worker per core", workers, scores)   # on two cores)
+        else:                             # one pool: every model and score, longest first,
+            timed("models and scores, one worker per core", workers, missing,   # each score
+                  after=True)                                  # once its models are there
     bar.close()
     return [(entries[i], seconds[i]) for i in everything]
