@@ -6,7 +6,7 @@ is measured in this run; the models it trains go to the model cache (CAE_CACHE_D
 `make cache` reuses them.
 
 Table 1 (Rifai et al. 2011, MNIST): AE, AE+wd, DAE, CAE and CAE+H pretrained in the paper's
-tied one-layer form (784-1000 sigmoid, cross-entropy; 20,000 digits, 10 epochs: chapter 6's
+tied one-layer form (784-1000 sigmoid, cross-entropy; 20,000 digits, 5 epochs: chapter 6's
 sweep models), then an MLP initialised with each encoder and fine-tuned on the first 1,000
 labelled digits (`finetune.py`), against the same MLP from its untrained initial weights.
 The hyper-parameters are chapter 6's validation choices for the DAE (noise_std 0.7) and the

@@ -37,6 +37,11 @@ from .training import History, train
 
 CACHE_VERSION = 3
 _LATER_FIELDS = {"gamma": 0.0, "gamma_noise_std": 0.1, "weight_decay": 0.0}
+# The budget of the one-layer 784-1000 models of Rifai et al. (2011) (`catalog.paper_config`,
+# chapter 6's sweep, chapter 5b's Table 1): 5 epochs on the same 20,000 digits as the deep
+# models' 10. One of them costs as much as three deep plain AEs, and the book trains 27; at 10
+# epochs they alone took half of a cold `make book`'s 21 minutes on two cores.
+PAPER_EPOCHS = 5
 
 
 @dataclass(frozen=True)
