@@ -12,7 +12,8 @@ labelled digits (`finetune.py`), against the same MLP from its untrained initial
 The hyper-parameters are chapter 6's validation choices for the DAE (noise_std 0.7) and the
 CAE (lam 1e-3), and for AE+wd and CAE+H the arguments below. They were chosen on the
 validation split, never the test set: `--select --seeds 0` prints each candidate's validation
-probe accuracy (replicate 0 of CAE_SEED=0 gave wd 1e-5 and gamma 1e-3, the values that
+probe accuracy (at 10 epochs, before the book halved them, replicate 0 of CAE_SEED=0 gave
+wd 1e-5 and gamma 1e-3, the values that
 `cae_lib.replication` fixes). `--table1` and `--mtc` print validation accuracies, and the test
 errors (+- seed-level s.e.) only with `--test`, once the choices are made.
 

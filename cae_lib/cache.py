@@ -39,8 +39,8 @@ CACHE_VERSION = 3
 _LATER_FIELDS = {"gamma": 0.0, "gamma_noise_std": 0.1, "weight_decay": 0.0}
 # The budget of the one-layer 784-1000 models of Rifai et al. (2011) (`catalog.paper_config`,
 # chapter 6's sweep, chapter 5b's Table 1): 5 epochs on the same 20,000 digits as the deep
-# models' 10. One of them costs as much as three deep plain AEs, and the book trains 27; at 10
-# epochs they alone took half of a cold `make book`'s 21 minutes on two cores.
+# models' 10. Per epoch one costs about as much as two to three deep plain AEs, and the book
+# trains 27; at 10 epochs they were about half of a cold `make cache`'s CPU time.
 PAPER_EPOCHS = 5
 
 

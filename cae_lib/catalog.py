@@ -14,7 +14,7 @@ models, so that no chapter waits for anything.
     python -m cae_lib.catalog --jobs 1   # one model after another
     CAE_SEED=1 python -m cae_lib.catalog # the models of realisation 1 (see seeds.py)
 
-How `make cache` schedules the training (rounds, worker processes, threads, the GPU) is
+How `make cache` schedules the training (a worker pool, threads, the GPU) is
 `schedule.fill`, re-exported here.
 
 The cache folder is `cache.default_cache_dir()` (env CAE_CACHE_DIR). A teacher runs `make cache`
@@ -47,7 +47,7 @@ class Entry:
     name: str                       # readable, unique
     config: Config
     scores: bool = False            # True: computed from trained models (probe scores of the
-                                    # model, or a fine-tuning), in the last round
+                                    # model, or a fine-tuning), once its models are trained
 
     @property
     def filename(self) -> str:

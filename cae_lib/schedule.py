@@ -1,17 +1,19 @@
 """How `make cache` trains the catalog: a pool of worker processes, threads, and the GPU.
 
 Scope: `fill(entries, cache_dir, jobs)`, the scheduler behind `python -m cae_lib.catalog`, and
-the helpers that order the catalog's entries (`on_cpu_only`, `cost`, `needs`). What is trained is `catalog.catalog()`; how one entry is trained is
+the helpers that order the catalog's entries (`on_cpu_only`, `cost`, `needs`). What is trained
+is `catalog.catalog()`; how one entry is trained is
 `catalog.train_entry` (looked up at call time, so a test may replace either).
 
 On a CPU, everything missing is computed in one pool of single-threaded worker processes, one
-per core (`fill`): the models the most expensive first, and each probe score or fine-tuning as
-soon as the models it reads (`needs`) are there, behind the models still waiting. Small layers
+per core (`fill`): the models the most expensive first, and each probe score or fine-tuning
+queued once the models it reads (`needs`) are there, behind the entries already waiting. Small layers
 and 2-D toys are per-step overhead that a second thread cannot hide, so separate processes
 finish sooner; a deep CAE, whose closed-form penalty is large matrix products, is no exception
-on two cores: on the two-core AVX2 development machine one took 101 s alone on one thread, 103
+on two cores: on a two-core AVX2 machine (2026-12-05) one took 101 s alone on one thread, 103
 to 108 s as two at once on one thread each, and 61 s alone with both threads, so one thread
-each on two cores does more per second. On the AMD machine the earlier schedule (the deep CAEs
+each on two cores does more per second. On the AMD EPYC development machine the earlier
+schedule (the deep CAEs
 first, two at a time, the odd one out with both threads; then the other models; then the
 scores: three rounds, 139 + 516 + 155 s, with a barrier between them) took 809 s for the
 catalog at CAE_SEED=0; at each barrier one core waits for the other's last entry.
@@ -67,7 +69,7 @@ def on_cpu_only(entry) -> bool:
 
 def cost(entry) -> float:
     """A rough relative cost of an entry (multiply-adds per training run), to start the longest
-    ones first in the worker rounds, so that no worker is left with a long model at the end."""
+    ones first in the worker pool, so that no worker is left with a long model at the end."""
     cfg = entry.config
     if isinstance(cfg, ToyConfig):
         return 2.0 if cfg.gamma or cfg.stacked else 1.0    # CAE+H, or two layers in turn
@@ -109,7 +111,7 @@ def fill(entries=None, cache_dir=None, progress: bool = True, jobs: int | None =
          rounds: dict | None = None, device=None) -> list[tuple[object, float | None]]:
     """Train every entry whose file is not in the cache (or is unusable: the loader retrains it).
     Returns [(entry, seconds spent training, or None when it was cached)], in catalog order.
-    jobs > 1: the rounds of the module docstring; jobs = 1: one entry after another, here.
+    jobs > 1: the schedule of the module docstring; jobs = 1: one entry after another, here.
     `rounds`, if given, is filled with {round name: wall seconds}. `device`: where the MNIST
     models train (default `default_device()`); on a GPU with jobs > 1 the toys train in CPU
     worker processes while the GPU trains the MNIST models here."""
