@@ -7,16 +7,16 @@ is `catalog.catalog()`; how one entry is trained is
 
 On a CPU, everything missing is computed in one pool of single-threaded worker processes, one
 per core (`fill`): the models the most expensive first, and each probe score or fine-tuning
-queued once the models it reads (`needs`) are there, behind the entries already waiting. Small layers
-and 2-D toys are per-step overhead that a second thread cannot hide, so separate processes
-finish sooner; a deep CAE, whose closed-form penalty is large matrix products, is no exception
-on two cores: on a two-core AVX2 machine (2026-12-05) one took 101 s alone on one thread, 103
-to 108 s as two at once on one thread each, and 61 s alone with both threads, so one thread
-each on two cores does more per second. On the AMD EPYC development machine the earlier
-schedule (the deep CAEs
-first, two at a time, the odd one out with both threads; then the other models; then the
-scores: three rounds, 139 + 516 + 155 s, with a barrier between them) took 809 s for the
-catalog at CAE_SEED=0; at each barrier one core waits for the other's last entry.
+queued once the models it reads (`needs`) are there, behind the entries already waiting.
+Small layers and 2-D toys are per-step overhead that a second thread cannot hide, so separate
+processes finish sooner; a deep CAE, whose closed-form penalty is large matrix products, is no
+exception on two cores: on a two-core AVX2 machine (2026-12-05) one took 101 s alone on one
+thread, 103 to 108 s as two at once on one thread each, and 61 s alone with both threads, so
+one thread each on two cores does more per second. On the AMD EPYC development machine the
+earlier schedule (the deep CAEs first, two at a time, the odd one out with both threads; then
+the other models; then the scores: three rounds, 139 + 516 + 155 s, with a barrier between
+them) took 809 s for the catalog at CAE_SEED=0, and the pool 784 s at CAE_SEED=2, about half
+of the 1,558 CPU seconds its entries took.
 On a GPU (`--jobs` default: one worker per core but one), the MNIST models train on the GPU in
 this process while the 2-D toys, which always train on one CPU thread, train in worker
 processes on the otherwise idle cores; then the probe scores, here. The table ends with each
