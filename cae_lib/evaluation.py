@@ -116,7 +116,8 @@ def score(model, data: ProbeData, n_sens: int = 1_000, noise_std: float = 0.1,
                   acc["test"], pred["test"])
 
 
-SCORES_VERSION = 4   # bump when `score` changes what it measures (4: float32 probe products)
+SCORES_VERSION = 5   # bump when `score` changes what it measures (4: float32 probe products;
+                     # 5: decoder_gain's 50 power steps instead of 100)
 
 
 PROBE_SPLITS = (20_000, 10_000, 10_000)   # probe_data()'s train, validation, test sizes

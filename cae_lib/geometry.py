@@ -40,12 +40,26 @@ def jacobian_svd(model, x: torch.Tensor):
 
 
 def singular_values(model, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """Singular values of J_f(x) per sample, (B, k), in chunks to bound memory; on x's device
-    (computed on the model's)."""
+    """Singular values of J_f(x) per sample, (B, min(k, d)), descending, in chunks to bound
+    memory; on x's device (computed on the model's). See `svdvals`."""
     _check(model, x)
     xm = to_model(model, x)
-    return to_caller(torch.cat([torch.linalg.svdvals(_jacobian(model, xb).detach())
+    return to_caller(torch.cat([svdvals(_jacobian(model, xb).detach())
                                 for xb in xm.split(chunk)]), x)
+
+
+def svdvals(J: torch.Tensor) -> torch.Tensor:
+    """torch.linalg.svdvals of a batch J (B, k, d), descending. A float32 J whose short side is
+    at most half its long one (the deep encoder's 64 x 784) goes through its Gram matrix in
+    float64, J J^T (or J^T J), and eigvalsh: about 3.5x faster than svdvals on one CPU thread,
+    with every s_i within 1e-7 s_1 of float64 svdvals (float32 svdvals itself: about 1e-6 s_1
+    here), in J's dtype. Other shapes and dtypes: torch.linalg.svdvals."""
+    k, d = J.shape[-2:]
+    if J.dtype != torch.float32 or 2 * min(k, d) > max(k, d):
+        return torch.linalg.svdvals(J)
+    J64 = J.double()
+    G = J64 @ J64.transpose(-2, -1) if k < d else J64.transpose(-2, -1) @ J64   # (B, m, m)
+    return torch.linalg.eigvalsh(G).flip(-1).clamp_min(0).sqrt().to(J.dtype)
 
 
 def energy_fraction(S: torch.Tensor, top: int) -> torch.Tensor:

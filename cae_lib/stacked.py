@@ -71,11 +71,11 @@ def layers(model: ContractiveAutoencoder) -> list[_Layer]:
 def train_layerwise(model: ContractiveAutoencoder, x_train: torch.Tensor, *, lam: float = 0.0,
                     schedule: tuple[tuple[int, float], ...] = ((10, 1e-3),),
                     batch_size: int = 128, seed: int = 0, loss: str = "mse",
-                    device="cpu") -> History:
+                    device="cpu", fused: bool = False) -> History:
     """Train `model` in place, layer by layer (module docstring). Each layer gets the whole
     `schedule`, (epochs, lr) phases of Adam, the same budget an end-to-end model gets; `loss`
     applies to the bottom layer. Returns the layers' histories one after the other (their recon
-    is each layer's own). Leaves the model in eval mode."""
+    is each layer's own). Leaves the model in eval mode. fused: as in `training.train`."""
     history, h = History(), x_train
     for i, layer in enumerate(layers(model)):
         for j, (epochs, lr) in enumerate(schedule):
@@ -83,7 +83,7 @@ def train_layerwise(model: ContractiveAutoencoder, x_train: torch.Tensor, *, lam
                 continue
             part = train(layer, h, lam=lam, epochs=epochs, batch_size=batch_size, lr=lr,
                          seed=seed + 1000 * i + j, device=device, progress=False,
-                         loss=loss if i == 0 else "mse")
+                         loss=loss if i == 0 else "mse", fused=fused)
             for name in ("recon", "penalty", "total", "seconds"):
                 getattr(history, name).extend(getattr(part, name))
         with torch.no_grad():

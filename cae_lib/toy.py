@@ -13,8 +13,8 @@ denoising autoencoder's r(x) - x estimates, times sigma^2, for small corruption 
 `ToyConfig` is a frozen dataclass that keys a disk cache of 2-D autoencoders, as
 `cache.TrainConfig` does for MNIST. The model is the book's architecture scaled down: a
 2-32-16 sigmoid encoder (an over-complete code: 16 units for 2 inputs), a ReLU decoder of its
-own with a linear output (the data have both signs), trained with `training.train` on a fixed
-sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the small step lets
+own with a linear output (the data have both signs), trained with `training.train` (fused Adam) on a
+fixed sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the small step lets
 a DAE fit its small displacement r(x) - x). gamma > 0 adds the CAE+H term of Rifai et al.
 (2011b), `higher_order.cae_h_penalty` with one corruption of std gamma_noise_std per sample
 (both key the cache only when gamma > 0). Training runs on one CPU thread, so a toy model
@@ -41,7 +41,7 @@ from .seeds import book_seed, training_seed
 from .stacked import sigmoid_inside, train_layerwise
 from .training import History, train
 
-TOY_VERSION = 1
+TOY_VERSION = 2   # 2: fused Adam (`training.train`)
 
 
 def _as_points(x) -> torch.Tensor:
@@ -278,14 +278,16 @@ def toy_trained(config: ToyConfig = ToyConfig(), *, cache_dir=None, progress: bo
         phases = [(config.epochs, config.lr), (config.decay_epochs, config.lr / 10)]
         if config.stacked:                       # each layer in turn, the whole schedule
             history = train_layerwise(model, x, lam=config.lam, schedule=tuple(phases),
-                                      batch_size=config.batch_size, seed=config.torch_seed)
+                                      batch_size=config.batch_size, seed=config.torch_seed,
+                                      fused=True)
             phases = []
         for i, (epochs, lr) in enumerate(phases):
             if epochs:
                 part = train(model, x, lam=config.lam, noise_std=config.noise_std,
                              gamma=config.gamma, gamma_noise_std=config.gamma_noise_std,
                              epochs=epochs, batch_size=config.batch_size, lr=lr,
-                             seed=config.torch_seed + i, device="cpu", progress=progress)
+                             seed=config.torch_seed + i, device="cpu", progress=progress,
+                             fused=True)
                 for name in ("recon", "penalty", "total", "seconds"):
                     getattr(history, name).extend(getattr(part, name))
     finally:

@@ -5,9 +5,9 @@ reads (`make book` runs this between `make cache` and `jupyter-book build`).
 
 (The cache is emptied first even when only some notebooks are named.)
 
-Why: on the 2-core machine the chapters spend most of their time in single-threaded Python
-(kernel start, imports, plotting), so two kernels with one torch thread each finish the book
-about a third sooner than one kernel after another (measured: 114.9 s against about 177 s).
+Why: two kernels with one torch thread each keep the 2-core machine's cores busy without
+competing for them (measured on 2026-12-07: the nine chapters besides chapter 2 in 148 s of wall time, while
+their own run times, each beside another kernel, add up to 287 s).
 Each chapter is run exactly as MyST-NB's "force" mode runs it (jupyter_cache's
 `single_nb_execution`, the chapter's folder as working directory, the timeout of _config.yml,
 errors not allowed), and the executed notebook is stored in the cache that MyST-NB's "cache"

@@ -117,3 +117,19 @@ def test_bracket_is_not_a_penalty_pointwise():
     x = batch(m, n=64, dtype=torch.float64, seed=5)
     bracket = cl.reconstruction_jacobian_norms(m, x) - cl.residual_laplacian_term(m, x)
     assert (bracket.detach() < 0).any()
+
+
+def test_noisy_excess_loss_does_not_depend_on_how_many_pairs_share_a_pass():
+    """One pass per pair, a few pairs per pass, all at once: the same draws in the same order,
+    so the same estimate up to float64 rounding."""
+    m = make("odd", torch.float64)
+    x = batch(m, n=3, dtype=torch.float64)
+    out = [cl.noisy_excess_loss(m, x, 0.01, n_pairs=7, rows=rows,
+                                generator=torch.Generator().manual_seed(1))
+           for rows in (1, 12, 10_000)]
+    for est, se in out[1:]:
+        assert torch.allclose(est, out[0][0], rtol=1e-9)
+        assert torch.allclose(se, out[0][1], rtol=1e-9)
+    for bad in (dict(n_pairs=0), dict(rows=0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            cl.noisy_excess_loss(m, x, 0.01, **bad)

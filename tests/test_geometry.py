@@ -156,3 +156,23 @@ def test_the_probe_products_are_float32_within_its_rounding():
     (grad,) = torch.autograd.grad(out, W, gout)
     assert ((grad - z.T @ gout).abs() <= 500 * torch.finfo(torch.float32).eps
             * (z.abs().T @ gout.abs())).all()
+
+
+@pytest.mark.parametrize("shape", [(6, 64, 784), (6, 784, 64), (4, 30, 50), (3, 8, 8)])
+def test_svdvals_matches_float64_svd(shape):
+    """The float64 Gram route (a short side at most half the long one, float32 J) and the
+    plain route (other shapes) against float64 SVD, with a spread of singular values down to
+    1e-4 s_1: every s_i within 2e-7 s_1, far inside float32 SVD's own error."""
+    g = torch.Generator().manual_seed(0)
+    B, k, d = shape
+    m = min(k, d)
+    U = torch.linalg.qr(torch.randn(B, k, m, generator=g, dtype=torch.float64))[0]
+    V = torch.linalg.qr(torch.randn(B, d, m, generator=g, dtype=torch.float64))[0]
+    s = torch.logspace(0, -4, m, dtype=torch.float64)
+    J = (U * s) @ V.transpose(1, 2)                          # (B, k, d), known spectrum
+    out = cl.geometry.svdvals(J.float())
+    ref = torch.linalg.svdvals(J.float().double())
+    assert out.dtype == torch.float32 and out.shape == (B, m)
+    assert ((out.double() - ref).abs() / ref[:, :1]).max() < 2e-7
+    assert (out[:, :-1] >= out[:, 1:]).all()
+    assert torch.equal(cl.geometry.svdvals(J), torch.linalg.svdvals(J))   # float64: plain

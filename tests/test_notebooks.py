@@ -168,3 +168,30 @@ def test_a_notebook_without_setup_cell_is_named(tmp_path):
 ])
 def test_alt_text_rule(alt, bad):
     assert ns.bad_alt_text(alt) == bad
+
+
+def _numeral(n):
+    words = "zero one two three four five six seven eight nine ten".split()
+    return words[n] if n < len(words) else str(n)
+
+
+BOOK = NOTEBOOKS[0].parent
+
+
+def test_the_training_budgets_the_text_states_are_the_librarys():
+    """The deep models' epochs (TrainConfig's default) and the one-layer paper models' epochs
+    (cache.PAPER_EPOCHS), where the prose states them: a budget changed for the build's time
+    must not leave an old number behind."""
+    from cae_lib.cache import DEEP_EPOCHS, PAPER_EPOCHS, TrainConfig
+    assert TrainConfig().epochs == DEEP_EPOCHS
+    said = {"01_contractive_penalty.ipynb":
+            [f"trained for {_numeral(DEEP_EPOCHS)} epochs on"],
+            "03_training_and_contraction.ipynb":
+            [f"same budget: {DEEP_EPOCHS} epochs of Adam",
+             f"over {_numeral(DEEP_EPOCHS)} epochs of training",
+             f"{PAPER_EPOCHS} epochs of Adam on\nthe same 20,000 digits (`epochs={PAPER_EPOCHS}`"]}
+    for name, phrases in said.items():
+        nb = _read(BOOK / name)
+        text = "\n".join(c.source + str(c.metadata) for c in nb.cells)
+        for phrase in phrases:
+            assert phrase in text, f"{name} no longer says {phrase!r}"

@@ -187,9 +187,10 @@ def test_toy_trained_caches_reloads_and_is_reproducible(tmp_path):
 
 def test_toy_config_gamma_keys_only_when_set(tmp_path):
     """CAE+H on the circle (gamma > 0) keys the cache; at gamma = 0 every toy keeps the key
-    it had before the field existed (this one's file is in every filled cache)."""
+    it had before the field existed (this one's file is in every filled cache; its name changed
+    only with TOY_VERSION 2, fused Adam)."""
     old = ToyConfig(lam=0.1, seed=0, book_seed=0)
-    assert old.filename() == "toy-circle-lam0.1-noise0-s0.0-c1e0421cc9b92f5f.pt"
+    assert old.filename() == "toy-circle-lam0.1-noise0-s0.0-250f11a4bb646eb9.pt"
     assert ToyConfig(lam=0.1, seed=0, book_seed=0, gamma_noise_std=0.3).key() == old.key()
     h = ToyConfig(lam=0.1, seed=0, book_seed=0, gamma=0.5)
     assert h.key() != old.key() and "-h0.5-" in h.filename()
