@@ -98,13 +98,14 @@ def noisy_excess_loss(model, x: torch.Tensor, noise_std: float, n_pairs: int = 2
 
     The pairs go through the model together, about `rows` input rows per pass (memory only: the
     draws, one (B, d) draw per pair in turn from `generator`, and so the result, do not depend
-    on it; a pass of one digit per pair was overhead-bound)."""
+    on it; a pass of one digit per pair was overhead-bound). Each pass also carries x itself,
+    so that the clean loss it subtracts is rounded as its noisy losses are: divided by
+    noise_std^2, a rounding mismatch would not cancel."""
     check_number("noise_std", noise_std, positive=True)
     check_number("n_pairs", n_pairs, integer=True, positive=True)
     check_number("rows", rows, integer=True, positive=True)
     check_batch(x, model.input_dim)
     home, x = x, to_model(model, x)
-    base = (x - model(x)[0]).pow(2).sum(1)                # (B,)
     dev = generator.device if generator is not None else x.device   # any generator's device
     per_pass = max(1, rows // (2 * len(x)))               # pairs per pass
     vals = []
@@ -112,9 +113,9 @@ def noisy_excess_loss(model, x: torch.Tensor, noise_std: float, n_pairs: int = 2
         n = min(per_pass, n_pairs - start)
         eps = torch.stack([noise_std * torch.randn(x.shape, generator=generator, device=dev)
                            for _ in range(n)]).to(x)      # (n, B, d), pair after pair
-        both = torch.cat([x + eps, x - eps]).flatten(0, 1)            # (2 n B, d)
-        err = (x.repeat(2 * n, 1) - model(both)[0]).pow(2).sum(1)    # (2 n B,)
-        plus, minus = err.view(2, n, len(x))
+        rows_in = torch.cat([x[None], x + eps, x - eps]).flatten(0, 1)   # ((2 n + 1) B, d)
+        err = (x.repeat(2 * n + 1, 1) - model(rows_in)[0]).pow(2).sum(1)
+        base, plus, minus = err[:len(x)], *err[len(x):].view(2, n, len(x))   # (B,), (n, B)
         vals.append(((plus + minus) / 2 - base).mean(1) / noise_std ** 2)  # (n,)
     vals = torch.cat(vals)
     return to_caller(vals.mean(), home), to_caller(vals.std() / n_pairs ** 0.5, home)

@@ -176,3 +176,18 @@ def test_svdvals_matches_float64_svd(shape):
     assert ((out.double() - ref).abs() / ref[:, :1]).max() < 2e-7
     assert (out[:, :-1] >= out[:, 1:]).all()
     assert torch.equal(cl.geometry.svdvals(J), torch.linalg.svdvals(J))   # float64: plain
+
+
+def test_jacobian_svd_in_float64_of_a_float32_model():
+    """dtype=torch.float64: the SVD of a float64 copy (model and x), the caller's model left as
+    it was; the same top directions as float32, to float32 accuracy."""
+    m = make("default", torch.float32)
+    x = batch(m, n=3, dtype=torch.float32)
+    S64, V64 = cl.jacobian_svd(m, x, dtype=torch.float64)
+    assert S64.dtype == V64.dtype == torch.float64
+    assert next(m.parameters()).dtype == torch.float32                  # not converted
+    ref = cl.jacobian_svd(m.double(), x.double())
+    assert torch.equal(S64, ref[0]) and torch.equal(V64, ref[1])
+    S32, V32 = cl.jacobian_svd(m.float(), x)
+    assert torch.allclose(S32.double(), S64, rtol=1e-4)
+    assert (V32[:, 0].double() * V64[:, 0]).sum(1).abs().min() > 0.999
