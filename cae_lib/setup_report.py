@@ -17,10 +17,10 @@ from pathlib import Path
 from .cache import default_cache_dir, readonly_reason
 from .seeds import book_seed
 
-# Measured on the 2-core AMD EPYC development machine (one thread each, 2026-12-07): a
-# one-layer model of the paper's size (5 epochs) 16 to 19 s, a deep AE 17 to 19 s, a deep CAE
-# 127 to 143 s, a probe score 2 to 10 s.
-MISS_COST = "10 s to 2 min per MNIST model on a 2-core CPU, a few seconds on a GPU"
+# Measured on the 2-core AMD EPYC development machine (one thread each, 2026-12-07, CAE_SEED=4):
+# a one-layer model of the paper's size (5 epochs) 16 to 19 s, a deep AE or DAE 18 to 20 s, a
+# deep CAE 132 to 143 s, a probe score 2 to 10 s.
+MISS_COST = "10 s to 2.5 min per MNIST model on a 2-core CPU, a few seconds on a GPU"
 
 
 def cache_report(cache_dir=None) -> str:
