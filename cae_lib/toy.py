@@ -13,9 +13,9 @@ denoising autoencoder's r(x) - x estimates, times sigma^2, for small corruption 
 `ToyConfig` is a frozen dataclass that keys a disk cache of 2-D autoencoders, as
 `cache.TrainConfig` does for MNIST. The model is the book's architecture scaled down: a
 2-32-16 sigmoid encoder (an over-complete code: 16 units for 2 inputs), a ReLU decoder of its
-own with a linear output (the data have both signs), trained with `training.train` (fused Adam) on a
-fixed sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the small step lets
-a DAE fit its small displacement r(x) - x). gamma > 0 adds the CAE+H term of Rifai et al.
+own with a linear output (the data have both signs), trained with `training.train` (fused
+Adam) on a fixed sample of the circle: `epochs` at `lr`, then `decay_epochs` at lr / 10 (the
+small step lets a DAE fit its small displacement r(x) - x). gamma > 0 adds the CAE+H term of Rifai et al.
 (2011b), `higher_order.cae_h_penalty` with one corruption of std gamma_noise_std per sample
 (both key the cache only when gamma > 0). Training runs on one CPU thread, so a toy model
 is the same whatever the machine's thread count, and takes seconds. A read-only cache

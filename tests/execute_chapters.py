@@ -6,8 +6,8 @@ reads (`make book` runs this between `make cache` and `jupyter-book build`).
 (The cache is emptied first even when only some notebooks are named.)
 
 Why: two kernels with one torch thread each keep the 2-core machine's cores busy without
-competing for them (measured on 2026-12-07: the nine chapters besides chapter 2 in 148 s of wall time, while
-their own run times, each beside another kernel, add up to 287 s).
+competing for them (measured on 2026-12-07: the nine chapters besides chapter 2 in 148 s of
+wall time, while their own run times, each beside another kernel, add up to 287 s).
 Each chapter is run exactly as MyST-NB's "force" mode runs it (jupyter_cache's
 `single_nb_execution`, the chapter's folder as working directory, the timeout of _config.yml,
 errors not allowed), and the executed notebook is stored in the cache that MyST-NB's "cache"
