@@ -95,9 +95,9 @@ def _mnist() -> list[tuple[str, TrainConfig]]:
             what = (f"paper tied DAE, noise_std {value:g}" if kind == "noise" and value
                     else f"paper tied, lam {cfg.lam:g}")  # of replicate 0: chapter 3's above)
             out.append((what + (f", seed {r}" if r else ""), cfg))
-    for r in replicates():                          # chapter 5b: Table 1's AE+wd
+    for r in replicates():                          # chapter 5b: Table 1's AE+wd, CAE+H
         for key, cfg in table1_candidates(r).items():
-            if key[0] == "AE+wd":
+            if key[0] in ("AE+wd", "CAE+H"):
                 out.append((f"5b: paper tied {key[0]} {key[1]:g}" + (f", seed {r}" if r else ""),
                             cfg))
     out += [(f"4b chains: paper tied, lam 0.001, seed {r}",             # 4b: replicates
