@@ -20,8 +20,10 @@ x's without one), made before anything else, so a seeded generator reproduces th
 Cost. For an encoder of Linear+Sigmoid pairs the difference of the two Jacobians has the closed
 form of `penalties.analytic_penalty`: J_f(x) = A(x) W_1 with A = D_L W_L ... D_2 W_2 D_1 (k x n_1),
 so J_f(x) - J_f(x~) = (A - A~) W_1 and its squared norm is trace((A - A~) G (A - A~)^T) with
-G = W_1 W_1^T (eq. gram-form): no (B, k, d) Jacobian is formed; n corruptions cost about n + 1
-closed-form penalties (the clean pass once, then one per corruption). For one layer it is
+G = W_1 W_1^T (eq. gram-form): no (B, k, d) Jacobian is formed; the arithmetic of n corruptions
+is about that of n + 1 closed-form penalties (the clean pass once, then one per corruption), but
+the n (B, k, n_1) differences are held at once, so the time can grow faster (on a 2-core Xeon,
+2026-12-07, the deep encoder at n = 4 took 8.0 and 8.8 times one penalty). For one layer it is
 sum_i (s_i - s~_i)^2 ||W_1[i, :]||^2 with s = h (1 - h). Any other encoder falls back to
 torch.func Jacobians, (B, k, d) per corruption. `benchmarks/cae_h_speed.py` times it against
 `jacobian_penalty`.
