@@ -27,7 +27,7 @@ ifneq ($(strip $(CAE_DATA_DIR)),)
 export CAE_DATA_DIR := $(abspath $(CAE_DATA_DIR))
 endif
 
-.PHONY: book test unit nbval nbval-seed1 browser setup-cells venv clean book-time bench cache kernel lab \
+.PHONY: book test unit nbval nbval-seed1 browser setup-cells venv clean book-time margins bench cache kernel lab \
         student grade cache-zip answers
 venv: $(STAMP)
 
@@ -192,6 +192,12 @@ bench: $(STAMP)
 
 book-time: $(STAMP)
 	$(BIN)/python benchmarks/book_time.py
+
+# How far each hidden assertion is from failing in realisation CAE_SEED (its models cached:
+# make cache first): _build/margins-seed<CAE_SEED>.json. Tabulate several realisations with
+# python tests/assert_margins.py --table _build/margins-seed*.json
+margins: $(STAMP)
+	$(BIN)/python tests/assert_margins.py --out _build/margins-seed$(or $(CAE_SEED),0).json
 
 clean:
 	rm -rf _build
