@@ -20,7 +20,8 @@ take the smallest margin of their parts, `or` and `any(...)` the largest. Anythi
 Each chapter is executed as `make book` executes it (tests/execute_chapters.py), after its
 hidden assertion cells are rewritten: every `assert test, msg` is preceded by a call that
 records the margin of `test`, then runs unchanged. Nothing is cached or written besides the
-JSON file. The table prints the smallest margin over the realisations given, smallest first.
+JSON file. The table names each assertion by chapter, cell and line, shows its source as the
+last file given has it, and orders the rows by the smallest margin over the files, smallest first.
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ _MG = _Margins()
 '''
 
 
-class _Margin(ast.NodeTransformer):
+class _Margin:
     """Turns an assertion's test into an expression for its margin (None: no margin)."""
 
     def margin(self, node: ast.expr) -> ast.expr:
@@ -201,7 +202,9 @@ def table(files: list[Path], show: int) -> None:
     for r in reports:
         for ch, asserts in r["chapters"].items():
             for key, a in asserts.items():
-                rows.setdefault((ch, key), (a["assert"], {}))[1][r["CAE_SEED"]] = a["margin"]
+                by_seed = rows.get((ch, key), (None, {}))[1]     # the source as the last
+                by_seed[r["CAE_SEED"]] = a["margin"]               # file given has it
+                rows[ch, key] = (a["assert"], by_seed)
     def low(row):
         vals = [v for v in row[1].values() if v is not None]
         return min(vals) if vals else float("inf")
